@@ -1,0 +1,264 @@
+//! Typed configuration, parsed once at start from `SECOPS_*` variables.
+//!
+//! Parsing is pure (it takes a lookup function) so it is tested without touching the process
+//! environment; `Config::from_env()` is the one place that reads it.
+
+use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
+
+/// Where a configuration value came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration variable {var}={value:?} is invalid: expected {expected}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// How the database is reached.
+#[derive(Clone)]
+pub enum DatabaseSource {
+    /// A connection URL (never printed: it may carry a password).
+    Url(SecretString),
+    /// The name of an SSM SecureString parameter that holds the URL (the default on AWS).
+    SsmParameter(String),
+    /// Nothing configured: the single binary starts its private cluster under the state folder.
+    Embedded,
+}
+
+impl fmt::Debug for DatabaseSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseSource::Url(_) => f.write_str("Url(<redacted>)"),
+            DatabaseSource::SsmParameter(name) => f.debug_tuple("SsmParameter").field(name).finish(),
+            DatabaseSource::Embedded => f.write_str("Embedded"),
+        }
+    }
+}
+
+impl DatabaseSource {
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            DatabaseSource::Url(u) => Some(u.expose_secret()),
+            _ => None,
+        }
+    }
+}
+
+/// The whole configuration of a step or of the CLI.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `SECOPS_DATABASE_URL` or `SECOPS_DATABASE_URL_PARAMETER`; neither means embedded.
+    pub database: DatabaseSource,
+    /// `SECOPS_DATABASE_POOL_SIZE`, default 4 (a Lambda handles one event at a time).
+    pub database_pool_size: usize,
+    /// `SECOPS_AWS_ENDPOINT_URL`: send every AWS call here (moto_server in tests).
+    pub aws_endpoint_url: Option<String>,
+    /// `SECOPS_REGIONS`, comma separated; default: `AWS_REGION`, else us-east-1.
+    pub regions: Vec<String>,
+    /// `SECOPS_MEMBER_ROLE_NAME`: the role assumed in member accounts.
+    pub member_role_name: String,
+    /// `SECOPS_PIPELINE_ENABLED`: when false, decide does nothing (kill switch).
+    pub pipeline_enabled: bool,
+    /// `SECOPS_STATE_DIR`: where the single binary keeps its cluster, keys and outputs.
+    pub state_dir: String,
+    /// `SECOPS_LOG_FORMAT`: json in Lambda, text elsewhere, unless set.
+    pub log_format: LogFormat,
+}
+
+pub const DEFAULT_MEMBER_ROLE_NAME: &str = "SecOpsAutopilotMember";
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let database = match (var("SECOPS_DATABASE_URL"), var("SECOPS_DATABASE_URL_PARAMETER")) {
+            (Some(url), _) => {
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.contains("host=")) {
+                    return Err(ConfigError {
+                        var: "SECOPS_DATABASE_URL",
+                        value: "<redacted>".into(),
+                        expected: "a postgres:// URL or a key=value connection string",
+                    });
+                }
+                DatabaseSource::Url(SecretString::from(url))
+            }
+            (None, Some(param)) => DatabaseSource::SsmParameter(param),
+            (None, None) => DatabaseSource::Embedded,
+        };
+
+        let database_pool_size = match var("SECOPS_DATABASE_POOL_SIZE") {
+            None => 4,
+            Some(v) => v.parse::<usize>().ok().filter(|n| (1..=64).contains(n)).ok_or(ConfigError {
+                var: "SECOPS_DATABASE_POOL_SIZE",
+                value: v,
+                expected: "a whole number from 1 to 64",
+            })?,
+        };
+
+        let regions = match var("SECOPS_REGIONS") {
+            Some(list) => parse_regions(&list)?,
+            None => vec![var("AWS_REGION").unwrap_or_else(|| DEFAULT_REGION.to_owned())],
+        };
+
+        let member_role_name = var("SECOPS_MEMBER_ROLE_NAME").unwrap_or_else(|| DEFAULT_MEMBER_ROLE_NAME.to_owned());
+        if !is_role_name(&member_role_name) {
+            return Err(ConfigError {
+                var: "SECOPS_MEMBER_ROLE_NAME",
+                value: member_role_name,
+                expected: "an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-)",
+            });
+        }
+
+        let pipeline_enabled = match var("SECOPS_PIPELINE_ENABLED") {
+            None => true,
+            Some(v) => parse_bool(&v).ok_or(ConfigError {
+                var: "SECOPS_PIPELINE_ENABLED",
+                value: v,
+                expected: "true/false, yes/no or 1/0",
+            })?,
+        };
+
+        let in_lambda = var("AWS_LAMBDA_FUNCTION_NAME").is_some();
+        let log_format = match var("SECOPS_LOG_FORMAT").as_deref() {
+            None => {
+                if in_lambda {
+                    LogFormat::Json
+                } else {
+                    LogFormat::Text
+                }
+            }
+            Some("json") => LogFormat::Json,
+            Some("text") => LogFormat::Text,
+            Some(other) => {
+                return Err(ConfigError { var: "SECOPS_LOG_FORMAT", value: other.into(), expected: "json or text" })
+            }
+        };
+
+        Ok(Config {
+            database,
+            database_pool_size,
+            aws_endpoint_url: var("SECOPS_AWS_ENDPOINT_URL"),
+            regions,
+            member_role_name,
+            pipeline_enabled,
+            state_dir: var("SECOPS_STATE_DIR").unwrap_or_else(|| ".secops".to_owned()),
+            log_format,
+        })
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+fn is_role_name(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+}
+
+/// `us-east-1, eu-west-2` → validated region names, duplicates removed, order kept.
+pub fn parse_regions(list: &str) -> Result<Vec<String>, ConfigError> {
+    let mut out: Vec<String> = Vec::new();
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if !is_region_name(part) {
+            return Err(ConfigError {
+                var: "SECOPS_REGIONS",
+                value: list.to_owned(),
+                expected: "comma-separated AWS region names such as us-east-1,eu-west-2",
+            });
+        }
+        if !out.iter().any(|r| r == part) {
+            out.push(part.to_owned());
+        }
+    }
+    if out.is_empty() {
+        return Err(ConfigError { var: "SECOPS_REGIONS", value: list.to_owned(), expected: "at least one region" });
+    }
+    Ok(out)
+}
+
+/// Region names look like `us-east-1`, `ap-southeast-2`, `us-gov-west-1`, `eu-central-2`.
+pub fn is_region_name(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_single_binary() {
+        let c = parse(&[]).unwrap();
+        assert!(matches!(c.database, DatabaseSource::Embedded));
+        assert_eq!(c.regions, ["us-east-1"]);
+        assert_eq!(c.member_role_name, DEFAULT_MEMBER_ROLE_NAME);
+        assert!(c.pipeline_enabled);
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.state_dir, ".secops");
+    }
+
+    #[test]
+    fn lambda_defaults_to_json_logs_and_aws_region() {
+        let c = parse(&[("AWS_LAMBDA_FUNCTION_NAME", "decide"), ("AWS_REGION", "eu-west-1")]).unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.regions, ["eu-west-1"]);
+    }
+
+    #[test]
+    fn database_url_never_prints() {
+        let c = parse(&[("SECOPS_DATABASE_URL", "postgres://u:hunter2@db/x")]).unwrap();
+        assert_eq!(c.database.url(), Some("postgres://u:hunter2@db/x"));
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let e = parse(&[("SECOPS_DATABASE_URL", "mysql://u:hunter2@db")]).unwrap_err();
+        assert!(!e.to_string().contains("hunter2"));
+        assert_eq!(e.var, "SECOPS_DATABASE_URL");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let e = parse(&[("SECOPS_REGIONS", "us-east-1,Mars")]).unwrap_err();
+        assert_eq!(e.var, "SECOPS_REGIONS");
+        assert!(e.to_string().contains("Mars"));
+        assert_eq!(parse(&[("SECOPS_PIPELINE_ENABLED", "maybe")]).unwrap_err().var, "SECOPS_PIPELINE_ENABLED");
+        assert_eq!(parse(&[("SECOPS_MEMBER_ROLE_NAME", "a b")]).unwrap_err().var, "SECOPS_MEMBER_ROLE_NAME");
+        assert_eq!(parse(&[("SECOPS_DATABASE_POOL_SIZE", "0")]).unwrap_err().var, "SECOPS_DATABASE_POOL_SIZE");
+        assert_eq!(parse(&[("SECOPS_LOG_FORMAT", "xml")]).unwrap_err().var, "SECOPS_LOG_FORMAT");
+    }
+
+    #[test]
+    fn regions_are_deduplicated_in_order() {
+        let c = parse(&[("SECOPS_REGIONS", " eu-west-2, us-east-1 ,eu-west-2,us-gov-west-1")]).unwrap();
+        assert_eq!(c.regions, ["eu-west-2", "us-east-1", "us-gov-west-1"]);
+        assert!(matches!(parse(&[("SECOPS_PIPELINE_ENABLED", "No")]).map(|c| c.pipeline_enabled), Ok(false)));
+    }
+
+    #[test]
+    fn ssm_parameter_source() {
+        let c = parse(&[("SECOPS_DATABASE_URL_PARAMETER", "/secops/database-url")]).unwrap();
+        assert!(matches!(c.database, DatabaseSource::SsmParameter(ref p) if p == "/secops/database-url"));
+    }
+}

@@ -1,0 +1,13 @@
+//! `secops-core`: the domain of SecOps Autopilot — findings in the AWS Security Finding
+//! Format, the EventBridge envelope they arrive in, the scratchpad the state machines pass
+//! around, the step error classes, and configuration. Pure: no I/O, no AWS, no SQL.
+#![forbid(unsafe_code)]
+
+pub mod asff;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod scratchpad;
+
+pub use config::{Config, ConfigError, DatabaseSource, LogFormat};
+pub use error::{ErrorClass, StepError};
