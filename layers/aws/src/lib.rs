@@ -1,0 +1,27 @@
+//! `secops-aws`: AWS plumbing only — SDK configuration with an endpoint override, sessions in
+//! member accounts, SSM secrets, and one classification of SDK errors. No business logic.
+#![forbid(unsafe_code)]
+
+pub mod assume_role;
+pub mod config;
+pub mod errors;
+pub mod ssm;
+#[cfg(any(test, feature = "test-harness"))]
+pub mod testing;
+
+pub use assume_role::{AssumeRoleCache, RoleRequest};
+pub use config::{load_sdk_config, AwsSettings};
+pub use errors::{classify, AwsError};
+
+/// The database URL from configuration: given directly, or read from SSM at cold start.
+pub async fn resolve_database_url(
+    config: &secops_core::Config,
+    sdk: &aws_config::SdkConfig,
+) -> Result<Option<secrecy::SecretString>, AwsError> {
+    use secops_core::DatabaseSource;
+    match &config.database {
+        DatabaseSource::Url(url) => Ok(Some(url.clone())),
+        DatabaseSource::SsmParameter(name) => ssm::get_secret_parameter(sdk, name).await.map(Some),
+        DatabaseSource::Embedded => Ok(None),
+    }
+}

@@ -1,0 +1,21 @@
+//! Secrets from SSM Parameter Store (SecureString, decrypted by SSM with its KMS key).
+
+use crate::errors::AwsError;
+use aws_config::SdkConfig;
+use secrecy::SecretString;
+
+/// Read one SecureString (or String) parameter, decrypted.
+pub async fn get_secret_parameter(config: &SdkConfig, name: &str) -> Result<SecretString, AwsError> {
+    let out = aws_sdk_ssm::Client::new(config)
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("ssm:GetParameter", e))?;
+    out.parameter().and_then(|p| p.value()).map(|v| SecretString::from(v.to_owned())).ok_or_else(|| AwsError {
+        operation: "ssm:GetParameter",
+        class: secops_core::ErrorClass::Permanent,
+        message: format!("parameter {name} has no value"),
+    })
+}
