@@ -1,0 +1,96 @@
+//! `secops`: SecOps Autopilot as one binary — the embedded default a new user meets first.
+
+mod asff_check;
+mod database;
+mod demo;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "secops", version, about = "Security-findings automation for an AWS organization")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The database: migrations, status, the private cluster.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// AWS Security Finding Format tools.
+    #[command(subcommand)]
+    Asff(AsffCommand),
+    /// Run the pipeline end to end on the embedded defaults and say what ran.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Apply pending migrations.
+    Migrate,
+    /// Show where the database is and which migrations are applied or pending.
+    Status,
+    /// Start the private cluster under the state folder and leave it running.
+    Start,
+    /// Stop the private cluster.
+    Stop,
+}
+
+#[derive(Debug, Subcommand)]
+enum AsffCommand {
+    /// Check findings: a finding, an array of findings, `{"Findings": [...]}`, or an EventBridge
+    /// event. Prints every problem with its JSON path; exits 1 if any finding is invalid.
+    Check {
+        /// Files to check (`-` for standard input).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match secops_core::Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("secops: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("secops: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Db(DbCommand::Migrate) => database::migrate(&config).await,
+            Command::Db(DbCommand::Status) => database::status(&config).await,
+            Command::Db(DbCommand::Start) => database::start(&config).await,
+            Command::Db(DbCommand::Stop) => database::stop(&config),
+            Command::Asff(AsffCommand::Check { files }) => asff_check::run(&files),
+            Command::Demo => demo::run(&config).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("secops: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Warnings and errors to stderr unless RUST_LOG says otherwise; results go to stdout.
+fn init_logging() {
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).compact().try_init();
+}
