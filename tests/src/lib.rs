@@ -1,0 +1,1 @@
+//! Workspace-level integration and contract tests live in `tests/` of this crate.
