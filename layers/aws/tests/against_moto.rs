@@ -54,53 +54,36 @@ async fn database_url_comes_from_an_ssm_secure_string() {
     assert!(missing.message.contains("ParameterNotFound"), "{missing}");
 }
 
-async fn ssm_error_against(server: &MockServer) -> AwsError {
+/// What SSM's GetParameter turns into when the service answers `status` with error `code`.
+async fn ssm_error_for(status: u16, code: &str, message: &str) -> AwsError {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(status)
+                .insert_header("content-type", "application/x-amz-json-1.1")
+                .set_body_string(format!(r#"{{"__type":"{code}","message":"{message}"}}"#)),
+        )
+        .mount(&server)
+        .await;
     let sdk = load_sdk_config(&AwsSettings::for_endpoint(server.uri(), "us-east-1")).await;
     secops_aws::ssm::get_secret_parameter(&sdk, "/x").await.unwrap_err()
 }
 
 #[tokio::test]
 async fn throttling_is_throttled() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(400)
-                .insert_header("content-type", "application/x-amz-json-1.1")
-                .set_body_string(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#),
-        )
-        .mount(&server)
-        .await;
-    let e = ssm_error_against(&server).await;
+    let e = ssm_error_for(400, "ThrottlingException", "Rate exceeded").await;
     assert_eq!(e.class, ErrorClass::Throttled, "{e}");
     assert!(e.message.contains("Rate exceeded"));
 }
 
 #[tokio::test]
 async fn server_errors_are_transient() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(500)
-                .insert_header("content-type", "application/x-amz-json-1.1")
-                .set_body_string(r#"{"__type":"InternalServerError","message":"boom"}"#),
-        )
-        .mount(&server)
-        .await;
-    assert_eq!(ssm_error_against(&server).await.class, ErrorClass::Transient);
+    assert_eq!(ssm_error_for(500, "InternalServerError", "boom").await.class, ErrorClass::Transient);
 }
 
 #[tokio::test]
 async fn access_denied_is_permanent() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(400)
-                .insert_header("content-type", "application/x-amz-json-1.1")
-                .set_body_string(r#"{"__type":"AccessDeniedException","message":"not allowed"}"#),
-        )
-        .mount(&server)
-        .await;
-    assert_eq!(ssm_error_against(&server).await.class, ErrorClass::Permanent);
+    assert_eq!(ssm_error_for(400, "AccessDeniedException", "not allowed").await.class, ErrorClass::Permanent);
 }
 
 #[tokio::test]
