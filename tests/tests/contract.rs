@@ -34,11 +34,8 @@ fn every_step_is_a_thin_lambda_main_with_a_unique_binary() {
 #[test]
 fn template_builds_each_step_binary_once() {
     let template = std::fs::read_to_string(root().join("template.yaml")).unwrap();
-    let binaries: Vec<String> = Regex::new(r"(?m)^\s*Binary:\s*(\S+)\s*$")
-        .unwrap()
-        .captures_iter(&template)
-        .map(|c| c[1].to_owned())
-        .collect();
+    let binaries: Vec<String> =
+        Regex::new(r"(?m)^\s*Binary:\s*(\S+)\s*$").unwrap().captures_iter(&template).map(|c| c[1].to_owned()).collect();
     let unique: BTreeSet<&String> = binaries.iter().collect();
     assert_eq!(unique.len(), binaries.len(), "a Binary is built twice: {binaries:?}");
     let expected: BTreeSet<String> = STEPS.iter().map(|s| s.to_string()).collect();
