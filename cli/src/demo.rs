@@ -44,9 +44,12 @@ async fn ingest_and_report(database: &Database) -> Result<()> {
     }
     let pool = secops_store::db::connect_pool(database.url(), 2).await?;
     let findings = sample_findings()?;
+    let distinct: std::collections::BTreeSet<(&str, &str)> =
+        findings.iter().map(|f| (f.product_arn.as_str(), f.id.as_str())).collect();
     println!(
-        "findings: {} sample findings from {} files (every finding of each event)",
+        "findings: {} sample findings ({} distinct) from {} files, every finding of each event",
         findings.len(),
+        distinct.len(),
         samples::SAMPLES.len()
     );
 
