@@ -246,7 +246,7 @@ pub fn find_bin_dir() -> Option<PathBuf> {
     versions.pop().map(|(_, d)| d)
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     // The owner of /proc/self is our effective uid; no libc call needed.
     use std::os::unix::fs::MetadataExt;
     fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)

@@ -128,7 +128,7 @@ fn spawn_watchdog(cluster: &LocalCluster, root: &Path) {
     let users = users_dir(root);
     let Some(bin) = cluster::find_bin_dir() else { return };
     let data = cluster.root().join("data");
-    let stop = if is_root() {
+    let stop = if cluster::is_root() {
         format!("runuser -u postgres -- {}/pg_ctl stop -D '{}' -m fast", bin.display(), data.display())
     } else {
         format!("{}/pg_ctl stop -D '{}' -m fast", bin.display(), data.display())
@@ -153,11 +153,6 @@ done
     if let Err(e) = cmd.spawn() {
         tracing::warn!(error = %e, "could not start the test cluster watchdog; stop it with pg_ctl");
     }
-}
-
-fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
 }
 
 /// The migrated template of the current schema, built once per server and schema version.
