@@ -1,12 +1,10 @@
 //! The `reconcile` step as a Lambda function: turn snapshots into answers (EDR coverage, posture, reachability).
 //! Wiring only; the capability lives in `layers/`.
 
-use secops_lambda::{init_tracing, not_built_yet, serve};
+use secops_lambda::{not_built_yet, serve, start};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let config = secops_core::Config::from_env()?;
-    init_tracing(config.log_format);
-    tracing::info!(step = "reconcile", regions = ?config.regions, "starting");
+    let _config = start("reconcile")?;
     serve(not_built_yet("reconcile", "reconciliation")).await
 }

@@ -32,6 +32,15 @@ pub fn init_tracing(format: LogFormat) {
     };
 }
 
+/// What every binary does first: parse the configuration once, set up logging, say it started.
+/// A bad variable stops the binary with the variable's name and what was expected.
+pub fn start(step: &'static str) -> Result<secops_core::Config, secops_core::ConfigError> {
+    let config = secops_core::Config::from_env()?;
+    init_tracing(config.log_format);
+    tracing::info!(step, regions = ?config.regions, "starting");
+    Ok(config)
+}
+
 /// Run a step handler under the Lambda runtime until the sandbox is shut down.
 pub async fn serve<H, Fut>(handler: H) -> Result<(), lambda_runtime::Error>
 where
