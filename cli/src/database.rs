@@ -18,32 +18,28 @@ pub struct Database {
 
 impl Database {
     pub async fn open(config: &Config) -> Result<Database> {
-        match &config.database {
-            DatabaseSource::Url(url) => Ok(Database { url: url.clone(), cluster: None, started_here: false }),
-            DatabaseSource::SsmParameter(name) => {
-                let sdk = secops_aws::load_sdk_config(&secops_aws::AwsSettings::from_config(config)).await;
-                let url = secops_aws::ssm::get_secret_parameter(&sdk, name)
-                    .await
-                    .with_context(|| format!("reading the database URL from SSM parameter {name}"))?;
-                Ok(Database { url, cluster: None, started_here: false })
-            }
-            DatabaseSource::Embedded => {
-                let cluster = LocalCluster::new(cluster_dir(config), Durability::Durable)?;
-                let fresh = !cluster.is_initialized();
-                let started_here = tokio::task::block_in_place(|| cluster.ensure_running())?;
-                let what = match (fresh, started_here) {
-                    (true, _) => "created and started",
-                    (false, true) => "started",
-                    (false, false) => "already running",
-                };
-                println!(
-                    "database: private PostgreSQL cluster at {} ({what}; set SECOPS_DATABASE_URL to use another server)",
-                    cluster.root().display()
-                );
-                let url = SecretString::from(cluster.url("postgres")?);
-                Ok(Database { url, cluster: Some(cluster), started_here })
-            }
+        let settings = secops_aws::AwsSettings::from_config(config);
+        if let Some(url) = secops_aws::resolve_database_url(config, &settings)
+            .await
+            .context("reading the database URL from SSM (SECOPS_DATABASE_URL_PARAMETER)")?
+        {
+            return Ok(Database { url, cluster: None, started_here: false });
         }
+        // Nothing configured: the embedded default.
+        let cluster = LocalCluster::new(cluster_dir(config), Durability::Durable)?;
+        let fresh = !cluster.is_initialized();
+        let started_here = tokio::task::block_in_place(|| cluster.ensure_running())?;
+        let what = match (fresh, started_here) {
+            (true, _) => "created and started",
+            (false, true) => "started",
+            (false, false) => "already running",
+        };
+        println!(
+            "database: private PostgreSQL cluster at {} ({what}; set SECOPS_DATABASE_URL to use another server)",
+            cluster.root().display()
+        );
+        let url = SecretString::from(cluster.url("postgres")?);
+        Ok(Database { url, cluster: Some(cluster), started_here })
     }
 
     pub fn url(&self) -> &str {

@@ -13,15 +13,19 @@ pub use assume_role::{AssumeRoleCache, RoleRequest};
 pub use config::{load_sdk_config, AwsSettings};
 pub use errors::{classify, AwsError};
 
-/// The database URL from configuration: given directly, or read from SSM at cold start.
+/// The database URL from configuration: given directly, or read from SSM (the Lambda default).
+/// `None` means nothing is configured and the single binary uses its private cluster. The SDK
+/// is loaded only when the parameter has to be read.
 pub async fn resolve_database_url(
     config: &secops_core::Config,
-    sdk: &aws_config::SdkConfig,
+    settings: &AwsSettings,
 ) -> Result<Option<secrecy::SecretString>, AwsError> {
     use secops_core::DatabaseSource;
     match &config.database {
         DatabaseSource::Url(url) => Ok(Some(url.clone())),
-        DatabaseSource::SsmParameter(name) => ssm::get_secret_parameter(sdk, name).await.map(Some),
+        DatabaseSource::SsmParameter(name) => {
+            ssm::get_secret_parameter(&load_sdk_config(settings).await, name).await.map(Some)
+        }
         DatabaseSource::Embedded => Ok(None),
     }
 }

@@ -33,7 +33,8 @@ async fn assumed_sessions_act_in_the_member_account_and_are_cached() {
 #[tokio::test]
 async fn database_url_comes_from_an_ssm_secure_string() {
     let moto = MotoServer::start();
-    let sdk = load_sdk_config(&AwsSettings::for_endpoint(&moto.endpoint, "us-east-1")).await;
+    let settings = AwsSettings::for_endpoint(&moto.endpoint, "us-east-1");
+    let sdk = load_sdk_config(&settings).await;
     aws_sdk_ssm::Client::new(&sdk)
         .put_parameter()
         .name("/secops/database-url")
@@ -44,7 +45,7 @@ async fn database_url_comes_from_an_ssm_secure_string() {
         .unwrap();
     let config =
         Config::from_lookup(|k| (k == "SECOPS_DATABASE_URL_PARAMETER").then(|| "/secops/database-url".into())).unwrap();
-    let url = secops_aws::resolve_database_url(&config, &sdk).await.unwrap().unwrap();
+    let url = secops_aws::resolve_database_url(&config, &settings).await.unwrap().unwrap();
     assert_eq!(url.expose_secret(), "postgresql://secops:s3cret@db.internal:5432/secops");
 
     // A missing parameter is Permanent and names the operation.
