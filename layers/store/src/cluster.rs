@@ -122,13 +122,7 @@ impl LocalCluster {
     /// Every ancestor of the data folder must be searchable by the server user, or initdb fails
     /// with an obscure "permission denied": say plainly what to do instead.
     fn check_reachable(&self, user: &RunAs) -> Result<(), StoreError> {
-        let ok = Command::new("runuser")
-            .args(["-u", user.user, "--", "test", "-w"])
-            .arg(&self.root)
-            .stdin(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
+        let ok = server_user_passes("-w", &self.root);
         if ok {
             Ok(())
         } else {
@@ -193,6 +187,16 @@ impl LocalCluster {
         Ok(())
     }
 
+    /// The shell command that stops this cluster, run as the right user; for the test watchdog,
+    /// which outlives the process that started the cluster.
+    pub(crate) fn stop_command_line(&self) -> String {
+        let pg_ctl = format!("'{}' stop -D '{}' -m fast", self.bin.join("pg_ctl").display(), self.data_dir().display());
+        match &self.run_as {
+            Some(user) => format!("runuser -u {} -- {pg_ctl}", user.user),
+            None => pg_ctl,
+        }
+    }
+
     /// The port of the running server, from `postmaster.pid`, if the process in it is alive.
     pub fn running_port(&self) -> Option<u16> {
         let pid_file = fs::read_to_string(self.data_dir().join("postmaster.pid")).ok()?;
@@ -222,6 +226,17 @@ impl LocalCluster {
         cmd.args(args).stdin(Stdio::null()).env("LC_ALL", "C");
         cmd.output().map_err(|e| self.err(format!("cannot run {}: {e}", program.display())))
     }
+}
+
+/// `test FLAG path` as the unprivileged server user: can PostgreSQL reach (`-x`) or write (`-w`) there?
+fn server_user_passes(flag: &str, path: &Path) -> bool {
+    Command::new("runuser")
+        .args(["-u", UNPRIVILEGED_USER, "--", "test", flag])
+        .arg(path)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// `initdb` and `pg_ctl` from PATH, else the newest /usr/lib/postgresql/<version>/bin.
@@ -320,14 +335,7 @@ pub fn placement(preferred: &Path) -> PathBuf {
             None => break,
         }
     }
-    let reachable = Command::new("runuser")
-        .args(["-u", UNPRIVILEGED_USER, "--", "test", "-x"])
-        .arg(probe)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
+    let reachable = server_user_passes("-x", probe);
     if reachable {
         preferred
     } else {

@@ -54,6 +54,11 @@ pub async fn connect_pool(url: &str, size: usize) -> Result<Pool, StoreError> {
     Ok(pool)
 }
 
+/// A connection from the pool; a failure to get one is worth a retry (Transient).
+pub async fn client(pool: &Pool) -> Result<deadpool_postgres::Object, StoreError> {
+    pool.get().await.map_err(|e| StoreError::Pool(e.to_string()))
+}
+
 /// One connection outside any pool (migrations, administration).
 pub async fn connect(url: &str) -> Result<tokio_postgres::Client, StoreError> {
     let (client, connection) =

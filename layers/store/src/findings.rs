@@ -65,7 +65,7 @@ fn row_of(f: &AwsSecurityFinding) -> Result<Row, StoreError> {
 pub async fn upsert(pool: &Pool, finding: &AwsSecurityFinding) -> Result<Upserted, StoreError> {
     let row = row_of(finding)?;
     let raw = serde_json::to_value(finding).map_err(invalid)?;
-    let client = pool.get().await.map_err(|e| StoreError::Pool(e.to_string()))?;
+    let client = crate::db::client(pool).await?;
     // xmax = 0 tells an inserted row from an updated one; no row back means the WHERE refused
     // an older version.
     let result = client
@@ -121,7 +121,7 @@ pub async fn upsert(pool: &Pool, finding: &AwsSecurityFinding) -> Result<Upserte
 
 /// The stored finding, exactly as it was received.
 pub async fn get(pool: &Pool, product_arn: &str, id: &str) -> Result<Option<AwsSecurityFinding>, StoreError> {
-    let client = pool.get().await.map_err(|e| StoreError::Pool(e.to_string()))?;
+    let client = crate::db::client(pool).await?;
     let row = client
         .query_opt("SELECT raw FROM findings WHERE product_arn = $1 AND id = $2", &[&product_arn, &id])
         .await
@@ -131,7 +131,7 @@ pub async fn get(pool: &Pool, product_arn: &str, id: &str) -> Result<Option<AwsS
 
 /// Stored findings per product, for summaries.
 pub async fn count_by_product(pool: &Pool) -> Result<Vec<(String, i64)>, StoreError> {
-    let client = pool.get().await.map_err(|e| StoreError::Pool(e.to_string()))?;
+    let client = crate::db::client(pool).await?;
     let rows = client
         .query("SELECT product, count(*) FROM findings GROUP BY product ORDER BY product", &[])
         .await

@@ -126,13 +126,7 @@ fn register_user(root: &Path) -> Result<(), StoreError> {
 /// (about 6 s). Bounded: gives up after 6 hours whatever happens.
 fn spawn_watchdog(cluster: &LocalCluster, root: &Path) {
     let users = users_dir(root);
-    let Some(bin) = cluster::find_bin_dir() else { return };
-    let data = cluster.root().join("data");
-    let stop = if cluster::is_root() {
-        format!("runuser -u postgres -- {}/pg_ctl stop -D '{}' -m fast", bin.display(), data.display())
-    } else {
-        format!("{}/pg_ctl stop -D '{}' -m fast", bin.display(), data.display())
-    };
+    let stop = cluster.stop_command_line();
     let script = format!(
         r#"idle=0; n=0
 while [ $n -lt 10800 ]; do
