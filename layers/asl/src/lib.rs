@@ -33,6 +33,6 @@ pub mod wiring;
 pub use clock::{Clock, RealClock, VirtualClock};
 pub use definition::StateMachine;
 pub use error::{DefinitionError, Diagnostic, Failure};
-pub use executor::{ExecutionResult, ExecutionStatus, Executor};
+pub use executor::{ExecutionKind, ExecutionResult, ExecutionStatus, Executor, ExecutorBuilder};
 pub use history::{HistoryEvent, HistoryEventType};
 pub use tasks::{CallbackHub, TaskFailure, TaskHandler, TaskInvocation, TaskRegistry};

@@ -237,7 +237,10 @@ impl ReferencePath {
                     };
                     let idx = if *index < 0 { items.len() as i64 + index } else { *index };
                     if idx < 0 || idx as usize >= items.len() {
-                        return Err(format!("Unable to apply ResultPath \"{}\" to input: index out of range", self.text));
+                        return Err(format!(
+                            "Unable to apply ResultPath \"{}\" to input: index out of range",
+                            self.text
+                        ));
                     }
                     let slot = &mut items[idx as usize];
                     if i == last {
@@ -414,32 +417,29 @@ fn bracket_token(text: &str, raw: &str) -> Result<Token, PathError> {
     Ok(Token::Bracket(rfc))
 }
 
-/// `'name'` or `"name"` with Jayway's backslash escapes, as one string.
+/// `'name'` or `"name"`. Like Jayway, only an escaped quote is an escape; any other backslash is
+/// part of the name (AWS resolves `$['Test\""Name"']` to the key `Test\""Name"`).
 fn single_quoted_name(raw: &str) -> Option<String> {
     let mut chars = raw.chars();
     let quote = chars.next()?;
     if quote != '\'' && quote != '"' {
         return None;
     }
-    let mut out = String::new();
-    let mut escaped = false;
     let rest: Vec<char> = chars.collect();
-    for (i, &c) in rest.iter().enumerate() {
-        if escaped {
-            out.push(match c {
-                'n' => '\n',
-                't' => '\t',
-                'r' => '\r',
-                other => other,
-            });
-            escaped = false;
-        } else if c == '\\' {
-            escaped = true;
-        } else if c == quote {
-            return (i == rest.len() - 1).then_some(out);
-        } else {
-            out.push(c);
+    let mut out = String::new();
+    let mut i = 0;
+    while i < rest.len() {
+        let c = rest[i];
+        if c == '\\' && rest.get(i + 1) == Some(&quote) {
+            out.push(quote);
+            i += 2;
+            continue;
         }
+        if c == quote {
+            return (i == rest.len() - 1).then_some(out);
+        }
+        out.push(c);
+        i += 1;
     }
     None
 }

@@ -37,7 +37,11 @@ pub fn validate(definition: &Value, options: &ValidateOptions) -> Vec<Diagnostic
 /// Parse and validate definition text (JSON syntax errors are `INVALID_JSON_DESCRIPTION`).
 pub fn validate_text(text: &str, options: &ValidateOptions) -> Result<Value, Vec<Diagnostic>> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
-        vec![Diagnostic { code: "INVALID_JSON_DESCRIPTION", location: format!("line {}, column {}", e.line(), e.column()), message: e.to_string() }]
+        vec![Diagnostic {
+            code: "INVALID_JSON_DESCRIPTION",
+            location: format!("line {}, column {}", e.line(), e.column()),
+            message: e.to_string(),
+        }]
     })?;
     let problems = validate(&value, options);
     if problems.is_empty() {
