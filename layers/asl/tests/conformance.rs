@@ -21,7 +21,7 @@ fn folder() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
-fn cases(dir: &PathBuf, sub: &str) -> Vec<(String, Value)> {
+fn cases(dir: &std::path::Path, sub: &str) -> Vec<(String, Value)> {
     let filter = std::env::var("SECOPS_ASL_CONFORMANCE_FILTER").unwrap_or_default();
     let mut out: Vec<(String, Value)> = std::fs::read_dir(dir.join(sub))
         .unwrap_or_else(|e| panic!("cannot read {}/{sub}: {e}", dir.display()))
