@@ -924,7 +924,9 @@ impl Run {
         }
     }
 
-    /// Find the handler for a resource and start it.
+    /// Find the handler for a resource and start it: an exact integration, then a registered
+    /// function (plain ARN or `lambda:invoke`), then a registered machine
+    /// (`states:startExecution`), then the fallback (stubs).
     fn dispatch(self: &Arc<Self>, call: TaskInvocation) -> BoxFuture<'static, Result<Value, TaskFailure>> {
         let inner = &self.executor.inner;
         let resource = call.resource.clone();
@@ -932,38 +934,43 @@ impl Run {
             return handler.invoke(call, inner.callbacks.clone());
         }
         let base = resource.trim_end_matches(".waitForTaskToken");
+        let fallback = inner.registry.find_fallback();
         if base == "arn:aws:states:::lambda:invoke" {
-            let Some(name) = call.input.get("FunctionName").and_then(Value::as_str) else {
-                return ready_err(names::RUNTIME, "lambda:invoke needs Parameters.FunctionName");
-            };
-            let Some(function) = inner.registry.find_function(name).cloned() else {
+            let name = call.input.get("FunctionName").and_then(Value::as_str).unwrap_or_default();
+            if let Some(function) = inner.registry.find_function(name).cloned() {
+                let payload = call.input.get("Payload").cloned().unwrap_or_else(|| json!({}));
+                return Box::pin(async move {
+                    match function(payload).await {
+                        Ok(out) => Ok(json!({
+                            "ExecutedVersion": "$LATEST",
+                            "Payload": out,
+                            "SdkHttpMetadata": {"HttpStatusCode": 200},
+                            "SdkResponseMetadata": {},
+                            "StatusCode": 200,
+                        })),
+                        Err(f) => Err(lambda_error(f)),
+                    }
+                });
+            }
+            if fallback.is_none() {
                 return ready_err(
                     "Lambda.ResourceNotFoundException",
-                    format!("Function not found: {name} (no in-process handler is registered for it)"),
+                    format!("Function not found: '{name}' (no in-process handler is registered for it)"),
                 );
-            };
-            let payload = call.input.get("Payload").cloned().unwrap_or_else(|| json!({}));
-            return Box::pin(async move {
-                match function(payload).await {
-                    Ok(out) => Ok(json!({
-                        "ExecutedVersion": "$LATEST",
-                        "Payload": out,
-                        "SdkHttpMetadata": {"HttpStatusCode": 200},
-                        "SdkResponseMetadata": {},
-                        "StatusCode": 200,
-                    })),
-                    Err(f) => Err(lambda_error(f)),
-                }
-            });
+            }
         }
         if let Some(function) = inner.registry.find_function(&resource).cloned() {
             let payload = call.input.clone();
             return Box::pin(async move { function(payload).await.map_err(lambda_error) });
         }
         if let Some(kind) = base.strip_prefix("arn:aws:states:::states:startExecution") {
-            return self.start_child(call, kind.to_string());
+            let arn = call.input.get("StateMachineArn").and_then(Value::as_str).unwrap_or_default();
+            let known = inner.machines.read().unwrap_or_else(|e| e.into_inner()).contains_key(arn);
+            if known || fallback.is_none() {
+                return self.start_child(call, kind.to_string());
+            }
         }
-        if let Some(handler) = inner.registry.find_fallback() {
+        if let Some(handler) = fallback {
             return handler.invoke(call, inner.callbacks.clone());
         }
         ready_err(names::RUNTIME, format!("no handler is registered for the resource '{resource}'"))
@@ -1313,6 +1320,7 @@ async fn wait_for_callback(
     let abort = worker.abort_handle();
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
     let mut worker = Some(worker);
+    let mut heartbeats_open = true;
     let result = loop {
         let heartbeat_deadline = heartbeat.map(|h| tokio::time::Instant::now() + h);
         let until = match (deadline, heartbeat_deadline) {
@@ -1329,11 +1337,10 @@ async fn wait_for_callback(
             outcome = &mut wait.outcome => {
                 break outcome.unwrap_or_else(|_| Err(TaskFailure::new(names::TASK_FAILED, "the callback channel closed")));
             }
-            changed = wait.heartbeats.changed() => {
-                if changed.is_err() {
-                    // The sender lives in the hub until the token is answered; keep waiting.
-                    futures::future::pending::<()>().await;
-                }
+            changed = wait.heartbeats.changed(), if heartbeats_open => {
+                // The sender goes away when the token is answered; the outcome branch takes it
+                // from there.
+                heartbeats_open = changed.is_ok();
                 continue;
             }
             done = async { worker.as_mut().expect("polled only while present").await }, if worker.is_some() => {

@@ -25,6 +25,7 @@ pub mod executor;
 pub mod history;
 pub mod intrinsics;
 pub mod path;
+pub mod stubs;
 pub mod tasks;
 pub mod template;
 pub mod validate;

@@ -57,7 +57,8 @@ async fn retries_back_off_on_the_virtual_clock_and_the_history_shows_the_delays(
     assert_eq!(clock.sleeps(), vec![Duration::from_secs(3), Duration::from_secs(6), Duration::from_secs(10)]);
     let scheduled = result.events(HistoryEventType::TaskScheduled);
     assert_eq!(scheduled.len(), 4);
-    let delays: Vec<f64> = scheduled[1..].iter().map(|e| e.details["retry"]["delaySeconds"].as_f64().unwrap()).collect();
+    let delays: Vec<f64> =
+        scheduled[1..].iter().map(|e| e.details["retry"]["delaySeconds"].as_f64().unwrap()).collect();
     assert_eq!(delays, vec![3.0, 6.0, 10.0]);
     assert_eq!(result.events(HistoryEventType::TaskFailed).len(), 3);
 }
