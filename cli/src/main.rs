@@ -1,6 +1,7 @@
 //! `secops`: SecOps Autopilot as one binary — the embedded default a new user meets first.
 
 mod asff_check;
+mod asl;
 mod database;
 mod demo;
 
@@ -25,6 +26,39 @@ enum Command {
     Asff(AsffCommand),
     /// Run the pipeline end to end on the embedded defaults and say what ran.
     Demo,
+    /// The embedded Step Functions executor: run or validate any ASL definition.
+    #[command(subcommand)]
+    Asl(AslCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AslCommand {
+    /// Run a definition in-process. Prints {"status", "output"} or {"status", "error", "cause"};
+    /// exits 0 on SUCCEEDED, 1 otherwise.
+    Run {
+        #[arg(long)]
+        definition: PathBuf,
+        /// The execution input (`-` for standard input).
+        #[arg(long)]
+        input: PathBuf,
+        /// Recorded task results to answer Task states with (see the README).
+        #[arg(long)]
+        task_stubs: Option<PathBuf>,
+        /// Waits and retry delays take no real time.
+        #[arg(long)]
+        virtual_clock: bool,
+        /// Also print the execution history.
+        #[arg(long)]
+        history: bool,
+        /// One line of JSON (with the history under "history" when asked).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check definitions the way CreateStateMachine would; exits 1 if any is invalid.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,6 +109,11 @@ fn main() -> ExitCode {
             Command::Db(DbCommand::Stop) => database::stop(&config),
             Command::Asff(AsffCommand::Check { files }) => asff_check::run(&files),
             Command::Demo => demo::run(&config).await,
+            Command::Asl(AslCommand::Run { definition, input, task_stubs, virtual_clock, history, json }) => {
+                let output = asl::Output { history, json };
+                asl::run_definition(&definition, &input, task_stubs.as_deref(), virtual_clock, output).await
+            }
+            Command::Asl(AslCommand::Validate { files }) => asl::validate(&files),
         }
     });
     match result {
