@@ -9,8 +9,9 @@ values, ready for asl-validator and statelint.
   check_statemachines.py uris    --template T --statemachines DIR
       every AWS::Serverless::StateMachine has a local DefinitionUri that exists and is one of DIR/*.asl.json
   check_statemachines.py prepare --template T --asl FILE --out DIR
-      FILE is referenced by a DefinitionUri; its ${Name} set equals that machine's DefinitionSubstitutions
-      keys; writes DIR/<LogicalId>.asl.json (substituted, valid JSON) and prints its path
+      FILE is valid JSON as written and referenced by a DefinitionUri; its ${Name} set equals that machine's
+      DefinitionSubstitutions keys; writes DIR/<LogicalId>.asl.json (substituted, valid JSON) and prints its
+      path. A list-valued substitution (!Join [",", !Ref SomeList]) becomes comma-separated dummy text.
 
 Exit status: 0 when clean, 1 with one line per problem on stderr, 2 on usage errors.
 Runs with the tools venv's python (needs samtranslator, which aws-sam-cli installs).
@@ -160,6 +161,13 @@ def dummy_value(template, name, value, depth=0):
             if attr in ("Arn", "StateMachineArn") or attr.endswith("Arn"):
                 return f"arn:aws:states:{DUMMY_REGION}:{DUMMY_ACCOUNT}:dummy:{res}"
             return f"dummy-{res}-{attr}"
+        if fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str):
+            sep, parts = arg
+            if isinstance(parts, list):
+                return sep.join(str(dummy_value(template, name, p, depth + 1)) for p in parts)
+            # A list-valued reference (!Ref of a CommaDelimitedList parameter): its dummy stands
+            # for the joined members, e.g. text the definition splits with States.StringSplit.
+            return str(dummy_value(template, name, parts, depth + 1))
         if fn == "Fn::Sub":
             text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1] if len(arg) > 1 else {})
 
@@ -196,6 +204,11 @@ def cmd_prepare(args):
         problem(args.asl, f"not referenced by any {STATE_MACHINE} DefinitionUri in {args.template}")
         return
 
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as e:
+        problem(args.asl, f"not valid JSON as written ({e.msg} at line {e.lineno} column {e.colno}); keep every "
+                "${Name} inside a JSON string, so that the embedded executor and the contract test can read the file")
     occurrences = list(scan_placeholders(text))
     used = {m.group(1) for m, _ in occurrences}
     os.makedirs(args.out, exist_ok=True)

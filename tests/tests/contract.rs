@@ -4,7 +4,7 @@
 use regex::Regex;
 use secops_core::ErrorClass;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 const STEPS: [&str; 7] = ["collect", "reconcile", "decide", "remediate", "triage", "notify", "audit"];
@@ -48,26 +48,272 @@ fn template_builds_each_step_binary_once() {
     assert_eq!(template.matches("BuildMethod: rust-cargolambda").count(), STEPS.len());
 }
 
+// ------------------------------------------------------------------------------------------------
+// State machines ↔ template ↔ step handlers.
+//
+// The template is read with a small line-based reader (this crate has no YAML dependency): it
+// understands the layout template.yaml keeps (two-space indents, one resource per block,
+// `DefinitionSubstitutions` values on one line). layers/asl/src/wiring.rs reads the same template
+// with a real YAML parser for the embedded executor and has its own test against it.
+// ------------------------------------------------------------------------------------------------
+
+/// What each step's handler must accept as `Payload.action` (the contract with the in-process
+/// handlers and the Lambda functions).
+const ACTIONS: [(&str, &[&str]); 7] = [
+    ("collect", &["collect"]),
+    ("reconcile", &["reconcile"]),
+    ("decide", &["decide", "suppress_finding", "resolve_finding", "classify_incident"]),
+    ("remediate", &["remediate"]),
+    ("triage", &["select_findings"]),
+    (
+        "notify",
+        &["open_ticket", "close_ticket", "notify_incident", "send_reminders", "replay_outbox", "summarize_triage"],
+    ),
+    ("audit", &["record", "record_failure"]),
+];
+
+/// The predefined error names Step Functions can raise and a Catch can match. (`States.Runtime`
+/// is left out on purpose: no Retry or Catch ever matches it.)
+const STATES_ERRORS: [&str; 14] = [
+    "States.ALL",
+    "States.HeartbeatTimeout",
+    "States.Timeout",
+    "States.TaskFailed",
+    "States.Permissions",
+    "States.ResultPathMatchFailure",
+    "States.ParameterPathFailure",
+    "States.QueryEvaluationError",
+    "States.BranchFailed",
+    "States.NoChoiceMatched",
+    "States.IntrinsicFailure",
+    "States.ExceedToleratedFailureThreshold",
+    "States.ItemReaderFailed",
+    "States.ResultWriterFailed",
+];
+
+/// The Lambda service errors of `arn:aws:states:::lambda:invoke`.
+const LAMBDA_ERRORS: [&str; 6] = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.Unknown",
+];
+
+/// DESIGN §5: retry only these (never InvalidInput, Conflict, Permanent, States.ALL or
+/// States.TaskFailed, which would retry every error).
+const RETRYABLE: [&str; 8] = [
+    "Transient",
+    "Throttled",
+    "States.Timeout",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "StepFunctions.ExecutionLimitExceeded",
+];
+
+/// The container environment the analyst binary reads (functions/analyst).
+const ANALYST_ENV: [&str; 4] =
+    ["SECOPS_TASK_TOKEN", "SECOPS_FINDING_ID", "SECOPS_FINDING_PRODUCT_ARN", "SECOPS_EXECUTION_ID"];
+
+#[derive(Debug, Default)]
+struct Template {
+    parameters: BTreeSet<String>,
+    /// logical id → Type
+    resources: BTreeMap<String, String>,
+    machines: Vec<Machine>,
+}
+
+#[derive(Debug, Default)]
+struct Machine {
+    logical_id: String,
+    definition_uri: Option<String>,
+    /// key → value as written
+    substitutions: BTreeMap<String, String>,
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+fn read_template() -> Template {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let key = Regex::new(r"^(\s*)([A-Za-z0-9_:]+):\s*(.*?)\s*$").unwrap();
+    let mut out = Template::default();
+    let mut section = String::new();
+    let mut resource: Option<String> = None;
+    let mut in_substitutions = false;
+    let mut machine: Option<Machine> = None;
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let Some(c) = key.captures(line) else { continue };
+        let (depth, name, value) = (c[1].len(), c[2].to_owned(), c[3].to_owned());
+        match depth {
+            0 => {
+                section = name;
+                resource = None;
+            }
+            2 if section == "Parameters" => {
+                out.parameters.insert(name);
+            }
+            2 if section == "Resources" => {
+                out.machines.extend(machine.take());
+                resource = Some(name);
+                in_substitutions = false;
+            }
+            4 if section == "Resources" && name == "Type" => {
+                let id = resource.clone().expect("Type outside a resource");
+                if value == "AWS::Serverless::StateMachine" {
+                    machine = Some(Machine { logical_id: id.clone(), ..Machine::default() });
+                }
+                out.resources.insert(id, value);
+            }
+            6 => {
+                in_substitutions = name == "DefinitionSubstitutions";
+                if let (Some(m), "DefinitionUri") = (machine.as_mut(), name.as_str()) {
+                    m.definition_uri = Some(value);
+                }
+            }
+            8 if in_substitutions => {
+                // A value on the following, deeper lines (long form) is joined into one.
+                let mut value = value;
+                let mut j = i + 1;
+                while j < lines.len() && (lines[j].trim().is_empty() || indent(lines[j]) > 8) {
+                    value.push(' ');
+                    value.push_str(lines[j].trim());
+                    j += 1;
+                }
+                machine
+                    .as_mut()
+                    .expect("DefinitionSubstitutions outside a state machine")
+                    .substitutions
+                    .insert(name, value);
+            }
+            _ => {}
+        }
+    }
+    out.machines.extend(machine.take());
+    assert!(!out.resources.is_empty(), "template.yaml: no resources found");
+    out
+}
+
+/// Every `statemachines/*.asl.json`, parsed.
+fn definitions() -> BTreeMap<String, (String, Value)> {
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(root().join("statemachines")).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !file.ends_with(".asl.json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let definition: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("statemachines/{file} is not JSON as written: {e}"));
+        out.insert(file, (text, definition));
+    }
+    assert!(!out.is_empty(), "no statemachines/*.asl.json");
+    out
+}
+
+fn placeholders(text: &str) -> BTreeSet<String> {
+    Regex::new(r"\$\{([^}]*)\}").unwrap().captures_iter(text).map(|c| c[1].to_owned()).collect()
+}
+
+/// Every state of a definition, nested ones (Parallel branches, Map processors) included.
+fn all_states(definition: &Value) -> Vec<(String, &Value)> {
+    let mut out = Vec::new();
+    fn walk<'a>(scope: &'a Value, out: &mut Vec<(String, &'a Value)>) {
+        let Some(states) = scope.get("States").and_then(Value::as_object) else { return };
+        for (name, state) in states {
+            out.push((name.clone(), state));
+            for branch in state.get("Branches").and_then(Value::as_array).into_iter().flatten() {
+                walk(branch, out);
+            }
+            for key in ["ItemProcessor", "Iterator"] {
+                if let Some(processor) = state.get(key) {
+                    walk(processor, out);
+                }
+            }
+        }
+    }
+    walk(definition, &mut out);
+    out
+}
+
+#[test]
+fn every_state_machine_file_is_wired_in_the_template_and_every_placeholder_resolves() {
+    let template = read_template();
+    let definitions = definitions();
+    let mut referenced = BTreeSet::new();
+    // What a substitution value names: !GetAtt X.Attr, Fn::GetAtt: [X, Attr], !Ref X, Ref: X.
+    let names =
+        Regex::new(r"(?:!GetAtt\s+|Fn::GetAtt:\s*\[\s*)([A-Za-z0-9]+)|(?:!Ref\s+|Ref:\s*)([A-Za-z0-9:]+)").unwrap();
+    for machine in &template.machines {
+        let id = &machine.logical_id;
+        let uri = machine.definition_uri.as_deref().unwrap_or_else(|| panic!("{id}: no DefinitionUri"));
+        let file = uri.strip_prefix("statemachines/").unwrap_or_else(|| panic!("{id}: {uri} is not in statemachines/"));
+        let (text, _) = definitions.get(file).unwrap_or_else(|| panic!("{id}: DefinitionUri {uri} does not exist"));
+        assert!(referenced.insert(file.to_owned()), "{file} is the definition of two state machines");
+        assert!(id.ends_with("StateMachine"), "{id}: state machine logical ids are <Name>StateMachine");
+
+        let used = placeholders(text);
+        let keys: BTreeSet<String> = machine.substitutions.keys().cloned().collect();
+        let missing: Vec<_> = used.difference(&keys).collect();
+        let unused: Vec<_> = keys.difference(&used).collect();
+        assert!(
+            missing.is_empty(),
+            "{file}: placeholders without a DefinitionSubstitutions entry in {id}: {missing:?}"
+        );
+        assert!(unused.is_empty(), "{id}: DefinitionSubstitutions keys {file} does not use: {unused:?}");
+
+        // Every substitution names something that exists in the template.
+        for (key, value) in &machine.substitutions {
+            let refs: Vec<String> =
+                names.captures_iter(value).map(|c| c.get(1).or(c.get(2)).unwrap().as_str().to_owned()).collect();
+            assert!(!refs.is_empty(), "{id}: DefinitionSubstitutions.{key} = {value} names no resource or parameter");
+            for name in refs {
+                assert!(
+                    template.resources.contains_key(&name)
+                        || template.parameters.contains(&name)
+                        || name.starts_with("AWS::"),
+                    "{id}: DefinitionSubstitutions.{key} refers to {name}, which the template does not define"
+                );
+            }
+            // The naming convention the executor and the other machines rely on.
+            if let Some(step) = key.strip_suffix("FunctionArn") {
+                assert_eq!(value, &format!("!GetAtt {step}Function.Arn"), "{id}: {key}");
+            }
+            if let Some(name) = key.strip_suffix("StateMachineArn") {
+                assert_eq!(value, &format!("!Ref {name}StateMachine"), "{id}: {key}");
+            }
+        }
+    }
+    let files: BTreeSet<String> = definitions.keys().cloned().collect();
+    let unwired: Vec<_> = files.difference(&referenced).collect();
+    assert!(unwired.is_empty(), "statemachines/ files no AWS::Serverless::StateMachine uses: {unwired:?}");
+}
+
 /// Error names our own tasks raise are exactly the StepError classes; anything else in an
-/// `ErrorEquals` must be a Step Functions or service-integration name.
+/// `ErrorEquals` must be a predefined `States.*` name, a Lambda service error or a
+/// `StepFunctions.*` (nested execution) name. A typo here would silently never match.
 #[test]
 fn state_machines_match_only_error_names_that_exist() {
     let ours: BTreeSet<&str> = ErrorClass::ALL.iter().map(|c| c.name()).collect();
-    let dir = root().join("statemachines");
     let mut checked = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if !path.to_string_lossy().ends_with(".asl.json") {
-            continue;
-        }
-        let definition: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for (file, (_, definition)) in definitions() {
         let mut names = Vec::new();
         collect_error_equals(&definition, &mut names);
         for name in names {
-            let service = ["States.", "Lambda.", "DynamoDB.", "ECS.", "StepFunctions.", "SecurityHub."]
-                .iter()
-                .any(|p| name.starts_with(p));
-            assert!(ours.contains(name.as_str()) || service, "{}: unknown error name {name}", path.display());
+            let known = ours.contains(name.as_str())
+                || STATES_ERRORS.contains(&name.as_str())
+                || LAMBDA_ERRORS.contains(&name.as_str())
+                || name.strip_prefix("StepFunctions.").is_some_and(|rest| !rest.is_empty());
+            assert!(known, "statemachines/{file}: unknown error name {name}");
         }
         checked += 1;
     }
@@ -85,4 +331,182 @@ fn collect_error_equals(v: &Value, out: &mut Vec<String>) {
         Value::Array(items) => items.iter().for_each(|x| collect_error_equals(x, out)),
         _ => {}
     }
+}
+
+/// DESIGN §5: typed, capped, jittered retries on every Task; never the classes that cannot succeed.
+#[test]
+fn every_task_retries_only_retryable_errors_with_capped_jittered_backoff() {
+    for (file, (_, definition)) in definitions() {
+        for (name, state) in all_states(&definition) {
+            if state["Type"] != "Task" {
+                assert!(state.get("Retry").is_none() || state["Type"] == "Parallel" || state["Type"] == "Map");
+                continue;
+            }
+            let retriers = state.get("Retry").and_then(Value::as_array);
+            let retriers = retriers.unwrap_or_else(|| panic!("{file}: Task '{name}' has no Retry"));
+            assert!(!retriers.is_empty(), "{file}: Task '{name}' has an empty Retry");
+            for r in retriers {
+                let at = format!("{file}: Task '{name}' Retry {r}");
+                for error in r["ErrorEquals"].as_array().unwrap() {
+                    let error = error.as_str().unwrap();
+                    assert!(
+                        !["InvalidInput", "Permanent", "Conflict", "States.ALL", "States.TaskFailed"].contains(&error),
+                        "{at}: {error} must never be retried"
+                    );
+                    assert!(RETRYABLE.contains(&error), "{at}: {error} is not a retryable error (DESIGN §5)");
+                }
+                assert!(r["IntervalSeconds"].as_u64().is_some_and(|s| s >= 1), "{at}: IntervalSeconds");
+                assert!(r["MaxAttempts"].as_u64().is_some_and(|n| (3..=6).contains(&n)), "{at}: MaxAttempts 3-6");
+                assert!(
+                    r["BackoffRate"].is_f64() && r["BackoffRate"].as_f64() >= Some(1.0),
+                    "{at}: BackoffRate as 2.0"
+                );
+                assert!(r["MaxDelaySeconds"].as_u64().is_some_and(|s| s >= 1), "{at}: MaxDelaySeconds caps the delay");
+                assert_eq!(r["JitterStrategy"], "FULL", "{at}: JitterStrategy");
+            }
+        }
+    }
+}
+
+/// Every function call goes through `lambda:invoke` to a `${<Step>FunctionArn}` with a Payload
+/// whose `action` that step knows.
+#[test]
+fn every_function_call_names_its_step_and_an_action_the_step_knows() {
+    let actions: BTreeMap<&str, &[&str]> = ACTIONS.into_iter().collect();
+    let mut used = BTreeSet::new();
+    for (file, (_, definition)) in definitions() {
+        for (name, state) in all_states(&definition) {
+            let resource = state.get("Resource").and_then(Value::as_str).unwrap_or_default();
+            if !resource.contains("lambda") {
+                continue;
+            }
+            assert_eq!(
+                resource, "arn:aws:states:::lambda:invoke",
+                "{file}: '{name}' must use the lambda:invoke integration"
+            );
+            let function = state["Parameters"]["FunctionName"].as_str().unwrap_or_default();
+            let step = function
+                .strip_prefix("${")
+                .and_then(|f| f.strip_suffix("FunctionArn}"))
+                .map(str::to_lowercase)
+                .unwrap_or_else(|| panic!("{file}: '{name}': FunctionName {function} is not ${{<Step>FunctionArn}}"));
+            let known = actions.get(step.as_str()).unwrap_or_else(|| panic!("{file}: '{name}': no step '{step}'"));
+            let action = state["Parameters"]["Payload"]["action"].as_str();
+            let action = action.unwrap_or_else(|| panic!("{file}: '{name}': Payload has no constant \"action\""));
+            assert!(
+                known.contains(&action),
+                "{file}: '{name}': step {step} has no action '{action}' (known: {known:?})"
+            );
+            used.insert(format!("{step}:{action}"));
+        }
+    }
+    for (step, known) in ACTIONS {
+        for action in known {
+            assert!(
+                used.contains(&format!("{step}:{action}")),
+                "action {step}:{action} is listed but no machine uses it"
+            );
+        }
+    }
+}
+
+/// DESIGN §5, "nothing fails silently": every machine sets a Comment and a TimeoutSeconds, and
+/// every top-level state that can fail catches States.ALL into a path that writes a failure
+/// record to the audit log and ends in a Fail state.
+#[test]
+fn every_machine_has_a_top_level_catch_that_audits_and_fails() {
+    for (file, (_, definition)) in definitions() {
+        assert!(definition["Comment"].as_str().is_some_and(|c| !c.is_empty()), "{file}: Comment");
+        assert!(definition["TimeoutSeconds"].as_u64().is_some_and(|s| s > 0), "{file}: TimeoutSeconds");
+        let states = definition["States"].as_object().unwrap();
+        let mut guarded = 0;
+        for (name, state) in states {
+            if !["Task", "Parallel", "Map"].contains(&state["Type"].as_str().unwrap_or_default()) {
+                continue;
+            }
+            let catch_all = state
+                .get("Catch")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|c| c["ErrorEquals"].as_array().is_some_and(|e| e.iter().any(|n| n == "States.ALL")));
+            let catch_all =
+                catch_all.unwrap_or_else(|| panic!("{file}: top-level '{name}' has no Catch on States.ALL"));
+            if state["Resource"].as_str().is_some_and(|_| is_record_failure(state)) {
+                // The failure recorder itself: its catch must go straight to a Fail state.
+                let next = catch_all["Next"].as_str().unwrap();
+                assert_eq!(states[next]["Type"], "Fail", "{file}: '{name}' catch must end in a Fail state");
+                continue;
+            }
+            let reachable = reachable_from(states, catch_all["Next"].as_str().unwrap());
+            assert!(
+                reachable.iter().any(|s| is_record_failure(&states[s.as_str()])),
+                "{file}: the catch-all of '{name}' never writes an audit record_failure"
+            );
+            let fails: Vec<&String> = reachable.iter().filter(|s| states[s.as_str()]["Type"] == "Fail").collect();
+            assert!(!fails.is_empty(), "{file}: the catch-all of '{name}' never reaches a Fail state");
+            for fail in fails {
+                let f = &states[fail.as_str()];
+                assert!(f["Error"].as_str().is_some_and(|e| !e.is_empty()), "{file}: Fail '{fail}' needs an Error");
+                assert!(f["Cause"].as_str().is_some_and(|c| c.len() > 20), "{file}: Fail '{fail}' needs a clear Cause");
+            }
+            guarded += 1;
+        }
+        assert!(guarded > 0, "{file}: no top-level state catches failures");
+    }
+}
+
+fn is_record_failure(state: &Value) -> bool {
+    state["Type"] == "Task" && state["Parameters"]["Payload"]["action"] == "record_failure"
+}
+
+/// States reachable from `start` in one scope (Next, Default, Choices, Catch).
+fn reachable_from(states: &serde_json::Map<String, Value>, start: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![start.to_owned()];
+    while let Some(name) = todo.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let state = states.get(&name).unwrap_or_else(|| panic!("transition to a missing state '{name}'"));
+        let mut next: Vec<&Value> = vec![&state["Next"], &state["Default"]];
+        for key in ["Choices", "Catch"] {
+            next.extend(state[key].as_array().into_iter().flatten().map(|c| &c["Next"]));
+        }
+        todo.extend(next.into_iter().filter_map(|n| n.as_str().map(str::to_owned)));
+    }
+    seen
+}
+
+/// The analyst's Fargate task: isolated networking, bounded time, and exactly the environment the
+/// analyst binary reads.
+#[test]
+fn analyst_tasks_get_the_environment_the_analyst_reads() {
+    let mut found = 0;
+    for (file, (_, definition)) in definitions() {
+        for (name, state) in all_states(&definition) {
+            let resource = state.get("Resource").and_then(Value::as_str).unwrap_or_default();
+            if !resource.starts_with("arn:aws:states:::ecs:runTask") {
+                continue;
+            }
+            found += 1;
+            let at = format!("{file}: '{name}'");
+            assert_eq!(resource, "arn:aws:states:::ecs:runTask.waitForTaskToken", "{at}");
+            let p = &state["Parameters"];
+            assert_eq!(p["LaunchType"], "FARGATE", "{at}");
+            assert_eq!(p["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"], "DISABLED", "{at}");
+            let timeout = state["TimeoutSeconds"].as_u64().unwrap_or_else(|| panic!("{at}: TimeoutSeconds"));
+            let heartbeat = state["HeartbeatSeconds"].as_u64().unwrap_or_else(|| panic!("{at}: HeartbeatSeconds"));
+            assert!(heartbeat < timeout, "{at}: HeartbeatSeconds must be below TimeoutSeconds");
+            let overrides = p["Overrides"]["ContainerOverrides"].as_array().unwrap();
+            let analyst =
+                overrides.iter().find(|o| o["Name"] == "analyst").unwrap_or_else(|| panic!("{at}: no analyst"));
+            let env: BTreeSet<&str> =
+                analyst["Environment"].as_array().unwrap().iter().filter_map(|e| e["Name"].as_str()).collect();
+            assert_eq!(env, ANALYST_ENV.into_iter().collect(), "{at}: container environment");
+            let token = analyst["Environment"].as_array().unwrap().iter().find(|e| e["Name"] == "SECOPS_TASK_TOKEN");
+            assert_eq!(token.unwrap()["Value.$"], "$$.Task.Token", "{at}");
+        }
+    }
+    assert!(found > 0, "no machine runs the analyst");
 }
