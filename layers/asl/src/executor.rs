@@ -200,6 +200,14 @@ impl Executor {
         &self.inner.clock
     }
 
+    pub fn region(&self) -> &str {
+        &self.inner.region
+    }
+
+    pub fn account(&self) -> &str {
+        &self.inner.account
+    }
+
     /// The ARN a machine of this name gets here.
     pub fn state_machine_arn(&self, name: &str) -> String {
         format!("arn:aws:states:{}:{}:stateMachine:{name}", self.inner.region, self.inner.account)

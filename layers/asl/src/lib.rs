@@ -10,8 +10,9 @@
 //! the location of every problem), [`definition`] (the typed model), [`path`], [`template`] and
 //! [`intrinsics`] (input/output processing), [`choice`], [`executor`] (the run loop), [`tasks`]
 //! (what a `Task` state's `Resource` resolves to, and the task-token callback hub),
-//! [`callback_server`] (the loopback Step Functions endpoint the analyst reports to), [`clock`]
-//! and [`history`].
+//! [`callback_server`] (the loopback Step Functions endpoint the analyst reports to),
+//! [`ecs_task`] (the analyst as an isolated subprocess), [`wiring`] and [`local`] (the SAM template
+//! as the single source of truth for local runs), [`stubs`], [`clock`] and [`history`].
 
 #![forbid(unsafe_code)]
 
@@ -24,6 +25,7 @@ pub mod error;
 pub mod executor;
 pub mod history;
 pub mod intrinsics;
+pub mod local;
 pub mod path;
 pub mod stubs;
 pub mod tasks;
