@@ -114,3 +114,70 @@ pub fn report(result: &ExecutionResult, output: Output) -> ExitCode {
         ExitCode::from(1)
     }
 }
+
+/// What each step's capability is, for the "not built yet" refusal (same words as the Lambdas).
+const STEP_CAPABILITIES: [(&str, &str); 7] = [
+    ("collect", "inventory collection"),
+    ("reconcile", "reconciliation"),
+    ("decide", "the per-finding decision"),
+    ("remediate", "auto-remediation"),
+    ("triage", "triage"),
+    ("notify", "notification"),
+    ("audit", "the audit log"),
+];
+
+/// `secops run MACHINE`: a machine from `statemachines/`, wired per the template, with every step
+/// in-process and the analyst as a subprocess reporting to a loopback callback endpoint.
+pub async fn run_machine(
+    machine: &str,
+    input: &Path,
+    template: &Path,
+    task_stubs: Option<&Path>,
+    virtual_clock: bool,
+    output: Output,
+) -> anyhow::Result<ExitCode> {
+    use secops_asl::callback_server::CallbackServer;
+    use secops_asl::ecs_task::{AnalystTaskRunner, RESOURCE as ECS_TASK};
+    use secops_asl::local::{local_function_arn, LocalMachines};
+
+    let input = read_json(input).context("reading the execution input")?;
+    let hub = secops_asl::CallbackHub::new();
+    let server = CallbackServer::start(hub.clone()).await.context("starting the loopback callback endpoint")?;
+    let probe = Executor::builder().build();
+    let mut registry = TaskRegistry::new();
+    for (step, capability) in STEP_CAPABILITIES {
+        let arn = local_function_arn(step, probe.region(), probe.account());
+        registry.function(
+            &arn,
+            secops_asl::tasks::function(move |_| async move {
+                let e = secops_core::StepError::not_built_yet(step, capability);
+                Err(secops_asl::TaskFailure::new(e.name(), e.message))
+            }),
+        );
+    }
+    let analyst = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("analyst")));
+    if let Some(analyst) = analyst.filter(|p| p.is_file()) {
+        let base_env: Vec<(String, String)> =
+            std::env::vars().filter(|(k, _)| k.starts_with("SECOPS_DATABASE") || k == "RUST_LOG").collect();
+        let runner = AnalystTaskRunner::new(analyst, server.endpoint_url()).with_base_env(base_env);
+        registry.integration(ECS_TASK, Arc::new(runner));
+    }
+    if let Some(path) = task_stubs {
+        let stubs = read_json(path).context("reading the task stubs")?;
+        registry
+            .fallback(Arc::new(TaskStubs::from_value(&stubs).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?));
+    }
+    let mut builder = Executor::builder().registry(registry).callbacks(hub);
+    if virtual_clock {
+        builder = builder.clock(Arc::new(VirtualClock::starting_now()));
+    }
+    let executor = builder.build();
+    let machines = LocalMachines::load(template, &executor).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let Some(local) = machines.get(machine) else {
+        let known: Vec<&str> = machines.machines.keys().map(String::as_str).collect();
+        bail!("there is no state machine '{machine}' in {} (known: {})", template.display(), known.join(", "));
+    };
+    let result = executor.run(&local.machine, &local.name, input).await;
+    server.stop().await;
+    Ok(report(&result, output))
+}

@@ -29,6 +29,25 @@ enum Command {
     /// The embedded Step Functions executor: run or validate any ASL definition.
     #[command(subcommand)]
     Asl(AslCommand),
+    /// Run one of the product's state machines (findings, remediation, incidents, inventory,
+    /// triage, housekeeping) in-process, wired exactly as template.yaml wires it on AWS.
+    Run {
+        /// The machine: the file stem in statemachines/.
+        machine: String,
+        /// The execution input (`-` for standard input).
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long, default_value = "template.yaml")]
+        template: PathBuf,
+        #[arg(long)]
+        task_stubs: Option<PathBuf>,
+        #[arg(long)]
+        virtual_clock: bool,
+        #[arg(long)]
+        history: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,6 +133,10 @@ fn main() -> ExitCode {
                 asl::run_definition(&definition, &input, task_stubs.as_deref(), virtual_clock, output).await
             }
             Command::Asl(AslCommand::Validate { files }) => asl::validate(&files),
+            Command::Run { machine, input, template, task_stubs, virtual_clock, history, json } => {
+                let output = asl::Output { history, json };
+                asl::run_machine(&machine, &input, &template, task_stubs.as_deref(), virtual_clock, output).await
+            }
         }
     });
     match result {

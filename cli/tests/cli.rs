@@ -80,3 +80,71 @@ fn demo_runs_on_the_embedded_defaults_and_is_idempotent() {
     assert!(stdout(&status).contains("is not running"), "{}", stdout(&status));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn asl_run_answers_in_the_conformance_shape_with_retries_in_the_history() {
+    let dir = tempdir("asl-run");
+    std::fs::write(
+        dir.join("machine.json"),
+        r#"{"StartAt":"Call","States":{"Call":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
+            "Parameters":{"FunctionName":"f","Payload.$":"$"},
+            "Retry":[{"ErrorEquals":["Transient"],"IntervalSeconds":30,"BackoffRate":2.0,"MaxAttempts":2}],
+            "OutputPath":"$.Payload","End":true}}}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("input.json"), r#"{"id": 1}"#).unwrap();
+    std::fs::write(
+        dir.join("stubs.json"),
+        r#"[{"state":"Call","result":{"status":"FAILED","error":"Transient","cause":"later"}},
+            {"state":"Call","result":{"status":"SUCCEEDED","output":{"Payload":{"ok":true}}}}]"#,
+    )
+    .unwrap();
+    let out = secops(
+        &dir,
+        &[
+            "asl",
+            "run",
+            "--definition",
+            "machine.json",
+            "--input",
+            "input.json",
+            "--task-stubs",
+            "stubs.json",
+            "--virtual-clock",
+            "--history",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["status"], "SUCCEEDED");
+    assert_eq!(printed["output"], serde_json::json!({"ok": true}));
+    let retry = printed["history"].as_array().unwrap().iter().find_map(|e| e["details"].get("retry").cloned()).unwrap();
+    assert_eq!(retry["delaySeconds"], 30.0);
+
+    std::fs::write(dir.join("broken.json"), r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"}}}"#).unwrap();
+    let out = secops(&dir, &["asl", "validate", "machine.json", "broken.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("machine.json: valid") && text.contains("/States/A"), "{text}");
+}
+
+#[test]
+fn run_takes_the_machines_from_the_template_and_fails_loudly_while_steps_are_not_built() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let event = root.join("layers/core/tests/fixtures/events/imported-1-finding.json");
+    let out = secops(root, &["run", "findings", "--input", event.to_str().unwrap(), "--virtual-clock", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["status"], "FAILED");
+    assert_eq!(printed["error"], "FindingsWorkflowFailed");
+    let out = secops(root, &["run", "nosuch", "--input", event.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no state machine 'nosuch'"));
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("secops-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

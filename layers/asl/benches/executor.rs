@@ -5,8 +5,10 @@
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use secops_asl::local::{local_function_arn, LocalMachines};
+use secops_asl::tasks::function;
 use secops_asl::validate::ValidateOptions;
-use secops_asl::{ExecutionStatus, Executor, StateMachine, VirtualClock};
+use secops_asl::{ExecutionStatus, Executor, StateMachine, TaskRegistry, VirtualClock};
 use serde_json::{json, Value};
 
 const ITEMS: usize = 10_000;
@@ -61,6 +63,39 @@ fn bench(c: &mut Criterion) {
         b.iter(|| runtime.block_on(executor.run(&machine, "bench", input.clone())))
     });
     group.finish();
+
+    // The findings machine from template.yaml with no-op handlers: every finding decided
+    // "do_nothing", recorded, and the event recorded.
+    let findings_executor = {
+        let probe = Executor::builder().build();
+        let arn = |step: &str| local_function_arn(step, probe.region(), probe.account());
+        let mut registry = TaskRegistry::new();
+        registry.function(
+            &arn("decide"),
+            function(|payload: Value| async move {
+                Ok(json!({"finding": payload["finding"], "decision": "do_nothing", "actions": {}, "messages": {}}))
+            }),
+        );
+        registry.function(&arn("audit"), function(|_| async { Ok(json!({"recorded": true})) }));
+        registry.function(&arn("notify"), function(|p: Value| async move { Ok(p["scratchpad"].clone()) }));
+        Executor::builder().registry(registry).clock(Arc::new(VirtualClock::starting_now())).build()
+    };
+    let template = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+    let machines = LocalMachines::load(&template, &findings_executor).expect("template.yaml wires the machines");
+    let findings = machines.get("findings").expect("findings machine").machine.clone();
+    let finding = json!({"Id": "f", "ProductArn": "p", "AwsAccountId": "111122223333"});
+    let event = json!({"id": "e", "time": "2026-11-21T00:00:00Z", "detail": {"findings": vec![finding; 100]}});
+    let check = runtime.block_on(findings_executor.run(&findings, "findings", event.clone()));
+    assert_eq!(check.status, ExecutionStatus::Succeeded, "{}", check.summary());
+    let transitions = check.history.iter().filter(|e| e.kind.name().ends_with("StateEntered")).count() as u64;
+    let mut group = c.benchmark_group("findings_machine");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(transitions));
+    group.bench_function("100_findings_noop_handlers (elements = state transitions)", |b| {
+        b.iter(|| runtime.block_on(findings_executor.run(&findings, "findings", event.clone())))
+    });
+    group.finish();
+    println!("findings machine: {transitions} state transitions per 100-finding event");
     if let Some(kib) = peak_memory_kib() {
         println!("peak resident memory (VmHWM): {:.1} MiB", kib as f64 / 1024.0);
     }

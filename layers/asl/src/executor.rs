@@ -367,46 +367,52 @@ struct StateContext<'a> {
 }
 
 impl StateContext<'_> {
-    fn build(&self) -> Value {
-        let mut ctx = json!({
-            "Execution": {
+    /// The context object, or only its `first` member (and, for `Execution`, the input only when
+    /// `second` asks for it or is absent).
+    fn build(&self, first: Option<&str>, second: Option<&str>) -> Value {
+        let wants = |key: &str| first.is_none_or(|f| f == key);
+        let mut ctx = Map::new();
+        if wants("Execution") {
+            let mut execution = json!({
                 "Id": self.run.execution_arn,
-                "Input": self.run.input,
                 "Name": self.run.execution_name,
                 "RoleArn": self.run.role_arn(),
                 "StartTime": timestamp(self.run.start_time),
-                "RedriveCount": 0,
-            },
-            "State": {
-                "EnteredTime": timestamp(self.entered),
-                "Name": self.state_name,
-            },
-            "StateMachine": {
-                "Id": self.run.state_machine_arn,
-                "Name": self.run.state_machine_name,
-            },
-        });
-        if !self.run.redrivable {
-            if let Some(execution) = ctx["Execution"].as_object_mut() {
-                execution.remove("RedriveCount");
+            });
+            if second.is_none_or(|s| s == "Input") {
+                execution["Input"] = self.run.input.clone();
             }
+            if self.run.redrivable {
+                execution["RedriveCount"] = json!(0);
+            }
+            ctx.insert("Execution".into(), execution);
         }
-        if self.is_task {
-            ctx["State"]["RetryCount"] = json!(self.retry_count);
+        if wants("State") {
+            let mut state = json!({"EnteredTime": timestamp(self.entered), "Name": self.state_name});
+            if self.is_task {
+                state["RetryCount"] = json!(self.retry_count);
+            }
+            ctx.insert("State".into(), state);
         }
-        if let Some(token) = self.token {
-            ctx["Task"] = json!({"Token": token});
+        if wants("StateMachine") {
+            ctx.insert(
+                "StateMachine".into(),
+                json!({"Id": self.run.state_machine_arn, "Name": self.run.state_machine_name}),
+            );
         }
-        if let Some((index, value)) = self.map_item {
-            ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
+        if let (Some(token), true) = (self.token, wants("Task")) {
+            ctx.insert("Task".into(), json!({"Token": token}));
         }
-        ctx
+        if let (Some((index, value)), true) = (self.map_item, wants("Map")) {
+            ctx.insert("Map".into(), json!({"Item": {"Index": index, "Value": value}}));
+        }
+        Value::Object(ctx)
     }
 
     /// Evaluate something against input, context and variables. Synchronous on purpose: the
     /// lazily built context object is not `Sync` and must not live across an await.
     fn with<R>(&self, input: &Value, variables: &Variables, f: impl FnOnce(&Sources<'_>) -> R) -> R {
-        let build = || self.build();
+        let build = |first: Option<&str>, second: Option<&str>| self.build(first, second);
         let context = ContextObject::new(&build);
         f(&Sources { input, context: &context, variables })
     }

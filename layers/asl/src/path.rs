@@ -113,6 +113,14 @@ impl Query {
         &self.text
     }
 
+    /// The segments of a definite path; `None` for an indefinite one.
+    pub fn segments(&self) -> Option<&[Segment]> {
+        match &self.kind {
+            QueryKind::Definite(segments) => Some(segments),
+            QueryKind::Indefinite(_) => None,
+        }
+    }
+
     pub fn is_definite(&self) -> bool {
         matches!(self.kind, QueryKind::Definite(_))
     }

@@ -128,20 +128,39 @@ impl Variables {
     }
 }
 
-/// Builds the context object (`$$`) on first use: most states never read it, and it holds a
-/// copy of the execution input.
+/// Builds the context object (`$$`) on demand, and only the part a path reads: most states never
+/// read it, and `$$.Execution.Input` is a copy of the whole execution input, which a Map's
+/// ItemSelector must not clone once per item.
 pub struct ContextObject<'a> {
-    pub build: &'a dyn Fn() -> Value,
+    /// Given the path's first two names (when the path is definite), the context object with at
+    /// least what that path reaches.
+    pub build: &'a dyn Fn(Option<&str>, Option<&str>) -> Value,
     pub cache: OnceCell<Value>,
 }
 
 impl<'a> ContextObject<'a> {
-    pub fn new(build: &'a dyn Fn() -> Value) -> Self {
+    pub fn new(build: &'a dyn Fn(Option<&str>, Option<&str>) -> Value) -> Self {
         Self { build, cache: OnceCell::new() }
     }
 
+    /// The whole context object.
     pub fn get(&self) -> &Value {
-        self.cache.get_or_init(|| (self.build)())
+        self.cache.get_or_init(|| (self.build)(None, None))
+    }
+
+    /// Enough of the context object for this path.
+    fn for_path(&self, path: &crate::path::Query) -> std::borrow::Cow<'_, Value> {
+        if let Some(whole) = self.cache.get() {
+            return std::borrow::Cow::Borrowed(whole);
+        }
+        let name = |i: usize| match path.segments()?.get(i)? {
+            crate::path::Segment::Field(f) => Some(f.as_str()),
+            crate::path::Segment::Index(_) => None,
+        };
+        match (name(0), name(1)) {
+            (Some(first), second) => std::borrow::Cow::Owned((self.build)(Some(first), second)),
+            (None, _) => std::borrow::Cow::Borrowed(self.get()),
+        }
     }
 }
 
@@ -162,9 +181,13 @@ pub struct Sources<'a> {
 impl Sources<'_> {
     /// Read a path for the field `field`; a missing value is `States.Runtime` with AWS's wording.
     pub fn read(&self, path: &PathExpr, field: &str) -> Result<Value, Failure> {
+        let context;
         let root = match &path.source {
             Source::Input => self.input,
-            Source::Context => self.context.get(),
+            Source::Context => {
+                context = self.context.for_path(&path.query);
+                &*context
+            }
             Source::Variable(name) => match self.variables.get(name) {
                 Some(v) => v,
                 None => {
@@ -206,7 +229,7 @@ mod tests {
             "plain": true
         }))
         .unwrap();
-        let build = || json!({"Execution": {"Name": "run-1"}});
+        let build = |_: Option<&str>, _: Option<&str>| json!({"Execution": {"Name": "run-1"}});
         let ctx = ContextObject::new(&build);
         let mut vars = Variables::new();
         vars.assign(json!({"v": 7}).as_object().unwrap().clone());
@@ -217,7 +240,7 @@ mod tests {
     #[test]
     fn a_missing_path_names_the_field() {
         let t = Template::compile(&json!({"value.$": "$.nope"})).unwrap();
-        let build = || json!({});
+        let build = |_: Option<&str>, _: Option<&str>| json!({});
         let ctx = ContextObject::new(&build);
         let vars = Variables::new();
         let err = t.evaluate(&Sources { input: &json!({"a": 1}), context: &ctx, variables: &vars }).unwrap_err();
