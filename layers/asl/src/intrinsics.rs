@@ -1814,8 +1814,10 @@ mod tests {
         #[test]
         fn array_unique_keeps_one_of_each(items in prop::collection::vec(json_value(), 0..40)) {
             let unique = java_hash_set_order(&items);
+            // Distinct as Java sees them: -0.0 and 0.0 are two values there (Double.equals),
+            // while serde_json's == calls them equal, so compare the rendered text.
             for (i, a) in unique.iter().enumerate() {
-                prop_assert!(unique[i + 1..].iter().all(|b| a != b));
+                prop_assert!(unique[i + 1..].iter().all(|b| a.to_string() != b.to_string()));
             }
             prop_assert!(items.iter().all(|item| unique.contains(item)));
         }
