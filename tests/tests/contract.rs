@@ -32,6 +32,13 @@ fn every_step_is_a_thin_lambda_main_with_a_unique_binary() {
 }
 
 #[test]
+fn the_analyst_main_only_wires_dependencies_too() {
+    let main = std::fs::read_to_string(root().join("functions/analyst/src/main.rs")).unwrap();
+    let lines = main.lines().count();
+    assert!(lines <= 40, "functions/analyst/src/main.rs has {lines} lines; logic belongs in layers/");
+}
+
+#[test]
 fn template_builds_each_step_binary_once() {
     let template = std::fs::read_to_string(root().join("template.yaml")).unwrap();
     let binaries: Vec<String> =

@@ -6,12 +6,14 @@ pub mod assume_role;
 pub mod config;
 pub mod errors;
 pub mod ssm;
+pub mod task_token;
 #[cfg(any(test, feature = "test-harness"))]
 pub mod testing;
 
 pub use assume_role::{AssumeRoleCache, RoleRequest};
 pub use config::{load_sdk_config, AwsSettings};
 pub use errors::{classify, AwsError};
+pub use task_token::TaskTokenReporter;
 
 /// The database URL from configuration: given directly, or read from SSM (the Lambda default).
 /// `None` means nothing is configured and the single binary uses its private cluster. The SDK

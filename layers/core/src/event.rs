@@ -84,7 +84,7 @@ pub fn parse_event_value(value: &Value) -> Result<SecurityHubFindingsImported, A
 fn check_envelope(value: &Value) -> Result<(), AsffError> {
     let wrong = |path: &str, message: String| AsffError::WrongEvent { problem: AsffProblem::new(path, message) };
     let Some(event) = value.as_object() else {
-        return Err(wrong("", format!("expected an EventBridge event object, got {}", json_kind(value))));
+        return Err(wrong("", format!("expected an EventBridge event object, got {}", crate::json::kind(value))));
     };
     match event.get("source") {
         Some(Value::String(s)) if s == SECURITY_HUB_SOURCE => {}
@@ -92,7 +92,7 @@ fn check_envelope(value: &Value) -> Result<(), AsffError> {
             return Err(wrong("source", format!("expected {SECURITY_HUB_SOURCE:?}, got {}", quoted(s))));
         }
         Some(other) => {
-            return Err(wrong("source", format!("expected {SECURITY_HUB_SOURCE:?}, got {}", json_kind(other))))
+            return Err(wrong("source", format!("expected {SECURITY_HUB_SOURCE:?}, got {}", crate::json::kind(other))))
         }
         None => return Err(wrong("source", "required field is missing".into())),
     }
@@ -106,7 +106,9 @@ fn check_envelope(value: &Value) -> Result<(), AsffError> {
             ));
         }
         Some(Value::String(s)) => return Err(wrong("detail-type", format!("expected {expected}, got {}", quoted(s)))),
-        Some(other) => return Err(wrong("detail-type", format!("expected {expected}, got {}", json_kind(other)))),
+        Some(other) => {
+            return Err(wrong("detail-type", format!("expected {expected}, got {}", crate::json::kind(other))))
+        }
         None => return Err(wrong("detail-type", "required field is missing".into())),
     }
     if let Some(Value::Array(findings)) = event.get("detail").and_then(|d| d.get("findings")) {
@@ -115,17 +117,6 @@ fn check_envelope(value: &Value) -> Result<(), AsffError> {
         }
     }
     Ok(())
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 impl SecurityHubFindingsImported {

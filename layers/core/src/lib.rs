@@ -3,11 +3,14 @@
 //! around, the step error classes, and configuration. Pure: no I/O, no AWS, no SQL.
 #![forbid(unsafe_code)]
 
+pub mod analyst_task;
 pub mod asff;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod json;
 pub mod scratchpad;
 
+pub use analyst_task::AnalystTask;
 pub use config::{Config, ConfigError, DatabaseSource, LogFormat};
 pub use error::{ErrorClass, StepError};
