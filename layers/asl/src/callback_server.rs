@@ -26,6 +26,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use secops_core::json::kind;
 use serde_json::{json, Map, Value};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -304,7 +305,7 @@ fn optional_string<'a>(fields: &'a Map<String, Value>, name: &str) -> Result<Opt
         Some(Value::String(s)) => Ok(Some(s)),
         Some(other) => Err(ApiError::bad_request(
             "SerializationException",
-            format!("{name} must be a string, not {}", json_type(other)),
+            format!("{name} must be a string, not {}", kind(other)),
         )),
     }
 }
@@ -328,17 +329,6 @@ fn check_length(name: &str, value: Option<&str>, max: usize) -> Result<(), ApiEr
             format!("{name} is {n} characters long; the limit is {max}"),
         )),
         _ => Ok(()),
-    }
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

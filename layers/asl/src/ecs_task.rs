@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
+use secops_core::json::kind;
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -34,7 +35,7 @@ pub const RESOURCE: &str = "arn:aws:states:::ecs:runTask.waitForTaskToken";
 /// The container the overrides are for.
 pub const ANALYST_CONTAINER: &str = "analyst";
 /// The environment variable the definition passes `$$.Task.Token` in.
-pub const TASK_TOKEN_ENV: &str = "SECOPS_TASK_TOKEN";
+pub use secops_core::analyst_task::TASK_TOKEN as TASK_TOKEN_ENV;
 /// The error of a task whose parameters are malformed (a definition bug, not a task failure).
 pub const PARAMETERS_ERROR: &str = "States.Runtime";
 /// The error of a task whose process failed.
@@ -251,27 +252,24 @@ impl ContainerOverride {
     fn parse(parameters: &Value, container: &str) -> Result<ContainerOverride, String> {
         let parameters = parameters
             .as_object()
-            .ok_or_else(|| format!("Parameters: expected an object, got {}", json_type(parameters)))?;
+            .ok_or_else(|| format!("Parameters: expected an object, got {}", kind(parameters)))?;
         let overrides = match parameters.get("Overrides") {
             None | Some(Value::Null) => return Ok(ContainerOverride::default()),
             Some(Value::Object(o)) => o,
-            Some(other) => return Err(format!("Overrides: expected an object, got {}", json_type(other))),
+            Some(other) => return Err(format!("Overrides: expected an object, got {}", kind(other))),
         };
         let entries = match overrides.get("ContainerOverrides") {
             None | Some(Value::Null) => return Ok(ContainerOverride::default()),
             Some(Value::Array(a)) => a,
-            Some(other) => {
-                return Err(format!("Overrides.ContainerOverrides: expected an array, got {}", json_type(other)))
-            }
+            Some(other) => return Err(format!("Overrides.ContainerOverrides: expected an array, got {}", kind(other))),
         };
         let mut found: Option<ContainerOverride> = None;
         for (i, entry) in entries.iter().enumerate() {
             let at = format!("Overrides.ContainerOverrides[{i}]");
-            let entry =
-                entry.as_object().ok_or_else(|| format!("{at}: expected an object, got {}", json_type(entry)))?;
+            let entry = entry.as_object().ok_or_else(|| format!("{at}: expected an object, got {}", kind(entry)))?;
             let name = match entry.get("Name") {
                 Some(Value::String(n)) => n,
-                Some(other) => return Err(format!("{at}.Name: expected a string, got {}", json_type(other))),
+                Some(other) => return Err(format!("{at}.Name: expected a string, got {}", kind(other))),
                 None => return Err(format!("{at}.Name: missing")),
             };
             if name != container {
@@ -286,12 +284,11 @@ impl ContainerOverride {
                 Some(Value::Array(vars)) => {
                     for (j, var) in vars.iter().enumerate() {
                         let at = format!("{at}.Environment[{j}]");
-                        let var = var
-                            .as_object()
-                            .ok_or_else(|| format!("{at}: expected an object, got {}", json_type(var)))?;
+                        let var =
+                            var.as_object().ok_or_else(|| format!("{at}: expected an object, got {}", kind(var)))?;
                         let field = |key: &str| match var.get(key) {
                             Some(Value::String(s)) => Ok(s.clone()),
-                            Some(other) => Err(format!("{at}.{key}: expected a string, got {}", json_type(other))),
+                            Some(other) => Err(format!("{at}.{key}: expected a string, got {}", kind(other))),
                             None => Err(format!("{at}.{key}: missing")),
                         };
                         let (name, value) = (field("Name")?, field("Value")?);
@@ -299,7 +296,7 @@ impl ContainerOverride {
                         parsed.environment.push((name, value));
                     }
                 }
-                Some(other) => return Err(format!("{at}.Environment: expected an array, got {}", json_type(other))),
+                Some(other) => return Err(format!("{at}.Environment: expected an array, got {}", kind(other))),
             }
             match entry.get("Command") {
                 None | Some(Value::Null) => {}
@@ -309,14 +306,12 @@ impl ContainerOverride {
                         match arg {
                             Value::String(s) if !s.contains('\0') => command.push(s.clone()),
                             Value::String(_) => return Err(format!("{at}.Command[{j}]: contains a NUL character")),
-                            other => {
-                                return Err(format!("{at}.Command[{j}]: expected a string, got {}", json_type(other)))
-                            }
+                            other => return Err(format!("{at}.Command[{j}]: expected a string, got {}", kind(other))),
                         }
                     }
                     parsed.command = Some(command);
                 }
-                Some(other) => return Err(format!("{at}.Command: expected an array, got {}", json_type(other))),
+                Some(other) => return Err(format!("{at}.Command: expected an array, got {}", kind(other))),
             }
             found = Some(parsed);
         }
@@ -350,17 +345,6 @@ fn describe(status: ExitStatus) -> String {
         }
     }
     format!("ended with {status}")
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Read a pipe to its end, keeping the tail.

@@ -432,6 +432,12 @@ struct Done {
     assign: Option<Map<String, Value>>,
 }
 
+/// What a failed attempt led to.
+enum Recovery {
+    Retried(Duration),
+    Caught(Done),
+}
+
 /// How a state ended.
 enum Outcome {
     Next(String, Value),
@@ -524,6 +530,11 @@ impl Run {
             }
         };
 
+        let wrap_stop = |s: Stop| match s {
+            Stop::Failed(f) => wrap(f),
+            other => other,
+        };
+
         // Fail reads the raw input: it has no InputPath.
         if let Kind::Fail(fail) = &state.kind {
             let error = cx.with(&input, variables, |s| read_string(&fail.error, s, "ErrorPath")).map_err(wrap)?;
@@ -575,10 +586,7 @@ impl Run {
                 Done { value: effective, next: Some(next), caught: false, assign }
             }
             Kind::Wait(wait) => {
-                self.wait(wait, &cx, &effective, variables).await.map_err(|s| match s {
-                    Stop::Failed(f) => wrap(f),
-                    other => other,
-                })?;
+                self.wait(wait, &cx, &effective, variables).await.map_err(wrap_stop)?;
                 let assign = evaluate_assign(&state.assign, &cx, &effective, variables).map_err(wrap)?;
                 Done { value: effective, next: None, caught: false, assign }
             }
@@ -587,23 +595,15 @@ impl Run {
                 Done { value: effective, next: None, caught: false, assign }
             }
             Kind::Fail(_) => Done { value: Value::Null, next: None, caught: false, assign: None },
-            Kind::Task(task) => match self.run_task(state, task, &cx, input, &effective, variables, scope).await {
-                Ok(done) => done,
-                Err(Stop::Failed(f)) => return Err(wrap(f)),
-                Err(other) => return Err(other),
-            },
-            Kind::Parallel(parallel) => {
-                match self.run_parallel(state, parallel, &cx, input, &effective, variables, scope).await {
-                    Ok(done) => done,
-                    Err(Stop::Failed(f)) => return Err(wrap(f)),
-                    Err(other) => return Err(other),
-                }
+            Kind::Task(task) => {
+                self.run_task(state, task, &cx, input, &effective, variables, scope).await.map_err(wrap_stop)?
             }
-            Kind::Map(map) => match self.run_map(state, map, &cx, input, &effective, variables, scope).await {
-                Ok(done) => done,
-                Err(Stop::Failed(f)) => return Err(wrap(f)),
-                Err(other) => return Err(other),
-            },
+            Kind::Parallel(parallel) => {
+                self.run_parallel(state, parallel, &cx, input, &effective, variables, scope).await.map_err(wrap_stop)?
+            }
+            Kind::Map(map) => {
+                self.run_map(state, map, &cx, input, &effective, variables, scope).await.map_err(wrap_stop)?
+            }
         };
 
         // A caught error's output is the catcher's ResultPath result; OutputPath does not apply.
@@ -754,32 +754,32 @@ impl Run {
             }
             match outcome {
                 Ok(result) => {
-                    let selected = match &task.result_selector {
-                        Some(sel) => cx.with(&result, variables, |s| sel.evaluate(s))?,
-                        None => result,
-                    };
-                    let assign = evaluate_assign(&state.assign, cx, &selected, variables)?;
-                    let merged = apply_result_path(&task.result_path, raw_input, selected)?;
-                    return Ok(Done { value: merged, next: None, caught: false, assign });
+                    return Ok(complete(
+                        state,
+                        &task.result_selector,
+                        &task.result_path,
+                        result,
+                        raw_input,
+                        cx,
+                        variables,
+                    )?);
                 }
                 Err(failure) => {
-                    if is_terminal(&failure.error) {
-                        return Err(failure.into());
-                    }
-                    if let Some(delay) = self.retry_delay(&task.retry, &mut attempts, &failure.error) {
-                        retry_count += 1;
-                        retry_note = Some(json!({
-                            "attempt": retry_count,
-                            "delaySeconds": delay.as_secs_f64(),
-                            "error": failure.error,
-                        }));
-                        self.clock().sleep(delay).await;
-                        if self.timed_out() {
-                            return Err(Stop::TimedOut);
+                    let error = failure.error.clone();
+                    match self
+                        .recover(&task.retry, &mut attempts, &task.catch, failure, &raw_input, cx, variables)
+                        .await?
+                    {
+                        Recovery::Caught(done) => return Ok(done),
+                        Recovery::Retried(delay) => {
+                            retry_count += 1;
+                            retry_note = Some(json!({
+                                "attempt": retry_count,
+                                "delaySeconds": delay.as_secs_f64(),
+                                "error": error,
+                            }));
                         }
-                        continue;
                     }
-                    return self.catch(state, &task.catch, failure, raw_input, cx, variables);
                 }
             }
         }
@@ -829,24 +829,32 @@ impl Run {
         Some(Duration::from_secs_f64(seconds.clamp(0.0, MAX_WAIT_SECONDS as f64)))
     }
 
-    fn catch(
+    /// After a failure: retry it (once the delay has passed on the clock), catch it, or give up.
+    #[allow(clippy::too_many_arguments)]
+    async fn recover(
         &self,
-        state: &State,
+        retriers: &[Retrier],
+        attempts: &mut [u32],
         catchers: &[Catcher],
         failure: Failure,
-        raw_input: Value,
+        raw_input: &Value,
         cx: &StateContext<'_>,
         variables: &Variables,
-    ) -> Result<Done, Stop> {
+    ) -> Result<Recovery, Stop> {
+        if is_terminal(&failure.error) {
+            return Err(failure.into());
+        }
+        if let Some(delay) = self.retry_delay(retriers, attempts, &failure.error) {
+            self.clock().sleep(delay).await;
+            if self.timed_out() {
+                return Err(Stop::TimedOut);
+            }
+            return Ok(Recovery::Retried(delay));
+        }
         let Some(catcher) = catchers.iter().find(|c| error_matches(&c.error_equals, &failure.error)) else {
             return Err(failure.into());
         };
-        let mut error_output = Map::new();
-        error_output.insert("Error".into(), json!(failure.error));
-        if let Some(c) = &failure.cause {
-            error_output.insert("Cause".into(), json!(c));
-        }
-        let error_output = Value::Object(error_output);
+        let error_output = error_output(&failure);
         let assign = match &catcher.assign {
             Some(t) => match cx.with(&error_output, variables, |s| t.evaluate(s))? {
                 Value::Object(m) => Some(m),
@@ -854,9 +862,8 @@ impl Run {
             },
             None => None,
         };
-        let merged = apply_result_path(&catcher.result_path, raw_input, error_output)?;
-        let _ = state;
-        Ok(Done { value: merged, next: Some(catcher.next.clone()), caught: true, assign })
+        let merged = apply_result_path(&catcher.result_path, raw_input.clone(), error_output)?;
+        Ok(Recovery::Caught(Done { value: merged, next: Some(catcher.next.clone()), caught: true, assign }))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -873,7 +880,6 @@ impl Run {
         scope: &str,
         retry_note: Option<Value>,
     ) -> Result<Value, Failure> {
-        let inner = &self.executor.inner;
         let resource = task.resource.as_str();
         let is_function = crate::tasks::function_name(resource).is_some();
         let (scheduled, started, succeeded, failed, timed_out) = if is_function {
@@ -932,7 +938,6 @@ impl Run {
                 let kind =
                     if f.error == names::TIMEOUT || f.error == names::HEARTBEAT_TIMEOUT { timed_out } else { failed };
                 self.record(scope, kind, json!({"resource": resource, "error": f.error, "cause": f.cause}));
-                let _ = inner;
                 Err(f.into())
             }
         }
@@ -1107,24 +1112,24 @@ impl Run {
                 None => {
                     self.record(scope, Ev::ParallelStateSucceeded, json!({}));
                     let result = Value::Array(outputs);
-                    let selected = match &parallel.result_selector {
-                        Some(sel) => cx.with(&result, variables, |s| sel.evaluate(s))?,
-                        None => result,
-                    };
-                    let assign = evaluate_assign(&state.assign, cx, &selected, variables)?;
-                    let merged = apply_result_path(&parallel.result_path, raw_input, selected)?;
-                    return Ok(Done { value: merged, next: None, caught: false, assign });
+                    return Ok(complete(
+                        state,
+                        &parallel.result_selector,
+                        &parallel.result_path,
+                        result,
+                        raw_input,
+                        cx,
+                        variables,
+                    )?);
                 }
                 Some(f) => {
                     self.record(scope, Ev::ParallelStateFailed, json!({"error": f.error, "cause": f.cause}));
-                    if is_terminal(&f.error) {
-                        return Err(f.into());
+                    let (retry, catch) = (&parallel.retry, &parallel.catch);
+                    if let Recovery::Caught(done) =
+                        self.recover(retry, &mut attempts, catch, f, &raw_input, cx, variables).await?
+                    {
+                        return Ok(done);
                     }
-                    if let Some(delay) = self.retry_delay(&parallel.retry, &mut attempts, &f.error) {
-                        self.clock().sleep(delay).await;
-                        continue;
-                    }
-                    return self.catch(state, &parallel.catch, f, raw_input, cx, variables);
                 }
             }
         }
@@ -1265,12 +1270,7 @@ impl Run {
                             return Err(f.into());
                         }
                         failures += 1;
-                        let mut out = Map::new();
-                        out.insert("Error".into(), json!(f.error));
-                        if let Some(c) = &f.cause {
-                            out.insert("Cause".into(), json!(c));
-                        }
-                        outputs[index] = Value::Object(out);
+                        outputs[index] = error_output(&f);
                         let exceeded = exceeds_tolerance(failures, total, tolerated_count, tolerated_percentage);
                         if !tolerance_given || exceeded {
                             failure = Some(if tolerance_given {
@@ -1291,25 +1291,56 @@ impl Run {
                 None => {
                     self.record(scope, Ev::MapStateSucceeded, json!({}));
                     let result = Value::Array(outputs);
-                    let selected = match &map.result_selector {
-                        Some(sel) => cx.with(&result, variables, |s| sel.evaluate(s))?,
-                        None => result,
-                    };
-                    let assign = evaluate_assign(&state.assign, cx, &selected, variables)?;
-                    let merged = apply_result_path(&map.result_path, raw_input, selected)?;
-                    return Ok(Done { value: merged, next: None, caught: false, assign });
+                    return Ok(complete(
+                        state,
+                        &map.result_selector,
+                        &map.result_path,
+                        result,
+                        raw_input,
+                        cx,
+                        variables,
+                    )?);
                 }
                 Some(f) => {
                     self.record(scope, Ev::MapStateFailed, json!({"error": f.error, "cause": f.cause}));
-                    if let Some(delay) = self.retry_delay(&map.retry, &mut attempts, &f.error) {
-                        self.clock().sleep(delay).await;
-                        continue;
+                    if let Recovery::Caught(done) =
+                        self.recover(&map.retry, &mut attempts, &map.catch, f, &raw_input, cx, variables).await?
+                    {
+                        return Ok(done);
                     }
-                    return self.catch(state, &map.catch, f, raw_input, cx, variables);
                 }
             }
         }
     }
+}
+
+/// ResultSelector → Assign → ResultPath on a Task, Parallel or Map result.
+fn complete(
+    state: &State,
+    result_selector: &Option<Template>,
+    result_path: &ResultPath,
+    result: Value,
+    raw_input: Value,
+    cx: &StateContext<'_>,
+    variables: &Variables,
+) -> Result<Done, Failure> {
+    let selected = match result_selector {
+        Some(sel) => cx.with(&result, variables, |s| sel.evaluate(s))?,
+        None => result,
+    };
+    let assign = evaluate_assign(&state.assign, cx, &selected, variables)?;
+    let merged = apply_result_path(result_path, raw_input, selected)?;
+    Ok(Done { value: merged, next: None, caught: false, assign })
+}
+
+/// `{"Error": …, "Cause": …}`: what a Catch (and a tolerated Map item) sees of a failure.
+fn error_output(failure: &Failure) -> Value {
+    let mut out = Map::new();
+    out.insert("Error".into(), json!(failure.error));
+    if let Some(c) = &failure.cause {
+        out.insert("Cause".into(), json!(c));
+    }
+    Value::Object(out)
 }
 
 fn exceeds_tolerance(failures: usize, total: usize, count: Option<i64>, percentage: Option<f64>) -> bool {
