@@ -17,29 +17,38 @@ pub struct Output {
     pub json: bool,
 }
 
-pub async fn run_definition(
-    definition: &Path,
-    input: &Path,
-    task_stubs: Option<&Path>,
-    virtual_clock: bool,
-    output: Output,
-) -> anyhow::Result<ExitCode> {
+/// How to run: the input, optional task stubs, the clock, and how to print the outcome.
+#[derive(Debug)]
+pub struct RunOptions {
+    pub input: PathBuf,
+    pub task_stubs: Option<PathBuf>,
+    pub virtual_clock: bool,
+    pub output: Output,
+}
+
+impl RunOptions {
+    /// The execution input, and an executor over `registry` with the stubs and clock asked for.
+    fn prepare(&self, mut registry: TaskRegistry, hub: secops_asl::CallbackHub) -> anyhow::Result<(Value, Executor)> {
+        let input = read_json(&self.input).context("reading the execution input")?;
+        if let Some(path) = &self.task_stubs {
+            let stubs = read_json(path).context("reading the task stubs")?;
+            let stubs = TaskStubs::from_value(&stubs).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            registry.fallback(Arc::new(stubs));
+        }
+        let mut builder = Executor::builder().registry(registry).callbacks(hub);
+        if self.virtual_clock {
+            builder = builder.clock(Arc::new(VirtualClock::starting_now()));
+        }
+        Ok((input, builder.build()))
+    }
+}
+
+pub async fn run_definition(definition: &Path, options: &RunOptions) -> anyhow::Result<ExitCode> {
     let machine = load_machine(definition)?;
-    let input = read_json(input).context("reading the execution input")?;
-    let mut registry = TaskRegistry::new();
-    if let Some(path) = task_stubs {
-        let stubs = read_json(path).context("reading the task stubs")?;
-        let stubs = TaskStubs::from_value(&stubs).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        registry.fallback(Arc::new(stubs));
-    }
-    let mut builder = Executor::builder().registry(registry);
-    if virtual_clock {
-        builder = builder.clock(Arc::new(VirtualClock::starting_now()));
-    }
-    let executor = builder.build();
+    let (input, executor) = options.prepare(TaskRegistry::new(), secops_asl::CallbackHub::new())?;
     let name = definition.file_stem().and_then(|s| s.to_str()).unwrap_or("machine").trim_end_matches(".asl");
     let result = executor.run(&machine, name, input).await;
-    Ok(report(&result, output))
+    Ok(report(&result, options.output))
 }
 
 pub fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
@@ -128,27 +137,18 @@ const STEP_CAPABILITIES: [(&str, &str); 7] = [
 
 /// `secops run MACHINE`: a machine from `statemachines/`, wired per the template, with every step
 /// in-process and the analyst as a subprocess reporting to a loopback callback endpoint.
-pub async fn run_machine(
-    machine: &str,
-    input: &Path,
-    template: &Path,
-    task_stubs: Option<&Path>,
-    virtual_clock: bool,
-    output: Output,
-) -> anyhow::Result<ExitCode> {
+pub async fn run_machine(machine: &str, template: &Path, options: &RunOptions) -> anyhow::Result<ExitCode> {
     use secops_asl::callback_server::CallbackServer;
     use secops_asl::ecs_task::{AnalystTaskRunner, RESOURCE as ECS_TASK};
-    use secops_asl::local::{local_function_arn, LocalMachines};
+    use secops_asl::local::LocalMachines;
 
-    let input = read_json(input).context("reading the execution input")?;
     let hub = secops_asl::CallbackHub::new();
     let server = CallbackServer::start(hub.clone()).await.context("starting the loopback callback endpoint")?;
-    let probe = Executor::builder().build();
     let mut registry = TaskRegistry::new();
+    // Registered by step name: a function ARN in any region or account finds its handler by name.
     for (step, capability) in STEP_CAPABILITIES {
-        let arn = local_function_arn(step, probe.region(), probe.account());
         registry.function(
-            &arn,
+            step,
             secops_asl::tasks::function(move |_| async move {
                 let e = secops_core::StepError::not_built_yet(step, capability);
                 Err(secops_asl::TaskFailure::new(e.name(), e.message))
@@ -162,16 +162,7 @@ pub async fn run_machine(
         let runner = AnalystTaskRunner::new(analyst, server.endpoint_url()).with_base_env(base_env);
         registry.integration(ECS_TASK, Arc::new(runner));
     }
-    if let Some(path) = task_stubs {
-        let stubs = read_json(path).context("reading the task stubs")?;
-        registry
-            .fallback(Arc::new(TaskStubs::from_value(&stubs).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?));
-    }
-    let mut builder = Executor::builder().registry(registry).callbacks(hub);
-    if virtual_clock {
-        builder = builder.clock(Arc::new(VirtualClock::starting_now()));
-    }
-    let executor = builder.build();
+    let (input, executor) = options.prepare(registry, hub)?;
     let machines = LocalMachines::load(template, &executor).map_err(|e| anyhow::anyhow!("{e}"))?;
     let Some(local) = machines.get(machine) else {
         let known: Vec<&str> = machines.machines.keys().map(String::as_str).collect();
@@ -179,5 +170,5 @@ pub async fn run_machine(
     };
     let result = executor.run(&local.machine, &local.name, input).await;
     server.stop().await;
-    Ok(report(&result, output))
+    Ok(report(&result, options.output))
 }

@@ -34,20 +34,31 @@ enum Command {
     Run {
         /// The machine: the file stem in statemachines/.
         machine: String,
-        /// The execution input (`-` for standard input).
-        #[arg(long)]
-        input: PathBuf,
         #[arg(long, default_value = "template.yaml")]
         template: PathBuf,
-        #[arg(long)]
-        task_stubs: Option<PathBuf>,
-        #[arg(long)]
-        virtual_clock: bool,
-        #[arg(long)]
-        history: bool,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        run: RunArgs,
     },
+}
+
+/// What every way of running a state machine takes.
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// The execution input (`-` for standard input).
+    #[arg(long)]
+    input: PathBuf,
+    /// Recorded task results to answer Task states with (see the README).
+    #[arg(long)]
+    task_stubs: Option<PathBuf>,
+    /// Waits and retry delays take no real time.
+    #[arg(long)]
+    virtual_clock: bool,
+    /// Also print the execution history.
+    #[arg(long)]
+    history: bool,
+    /// One line of JSON (with the history under "history" when asked).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,21 +68,8 @@ enum AslCommand {
     Run {
         #[arg(long)]
         definition: PathBuf,
-        /// The execution input (`-` for standard input).
-        #[arg(long)]
-        input: PathBuf,
-        /// Recorded task results to answer Task states with (see the README).
-        #[arg(long)]
-        task_stubs: Option<PathBuf>,
-        /// Waits and retry delays take no real time.
-        #[arg(long)]
-        virtual_clock: bool,
-        /// Also print the execution history.
-        #[arg(long)]
-        history: bool,
-        /// One line of JSON (with the history under "history" when asked).
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// Check definitions the way CreateStateMachine would; exits 1 if any is invalid.
     Validate {
@@ -128,15 +126,9 @@ fn main() -> ExitCode {
             Command::Db(DbCommand::Stop) => database::stop(&config),
             Command::Asff(AsffCommand::Check { files }) => asff_check::run(&files),
             Command::Demo => demo::run(&config).await,
-            Command::Asl(AslCommand::Run { definition, input, task_stubs, virtual_clock, history, json }) => {
-                let output = asl::Output { history, json };
-                asl::run_definition(&definition, &input, task_stubs.as_deref(), virtual_clock, output).await
-            }
+            Command::Asl(AslCommand::Run { definition, run }) => asl::run_definition(&definition, &run.into()).await,
             Command::Asl(AslCommand::Validate { files }) => asl::validate(&files),
-            Command::Run { machine, input, template, task_stubs, virtual_clock, history, json } => {
-                let output = asl::Output { history, json };
-                asl::run_machine(&machine, &input, &template, task_stubs.as_deref(), virtual_clock, output).await
-            }
+            Command::Run { machine, template, run } => asl::run_machine(&machine, &template, &run.into()).await,
         }
     });
     match result {
@@ -144,6 +136,17 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("secops: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+impl From<RunArgs> for asl::RunOptions {
+    fn from(a: RunArgs) -> Self {
+        asl::RunOptions {
+            input: a.input,
+            task_stubs: a.task_stubs,
+            virtual_clock: a.virtual_clock,
+            output: asl::Output { history: a.history, json: a.json },
         }
     }
 }
