@@ -739,6 +739,25 @@ impl Validator<'_> {
         }
     }
 
+    /// `value` as the array field `field` of the object at `location`; a wrong type is reported
+    /// and gives `None`, and so is an empty array when `if_empty` says what it must contain.
+    fn array<'v>(
+        &mut self,
+        location: &str,
+        field: &str,
+        value: &'v Value,
+        if_empty: Option<&str>,
+    ) -> Option<&'v Vec<Value>> {
+        let Some(items) = value.as_array() else {
+            self.wrong_type(at(location, field), field, "an array", value);
+            return None;
+        };
+        if let (true, Some(rule)) = (items.is_empty(), if_empty) {
+            self.schema(at(location, field), format!("The field '{field}' {rule}"));
+        }
+        Some(items)
+    }
+
     fn wrong_type(&mut self, location: String, field: &str, expected: &str, value: &Value) {
         self.schema(location, format!("The field '{field}' must be {expected}, not {}", type_name(value)));
     }
@@ -1265,13 +1284,7 @@ impl Validator<'_> {
 
     fn error_equals(&mut self, location: &str, object: &Map<String, Value>, last: bool) {
         let Some(value) = object.get("ErrorEquals") else { return };
-        let Some(errors) = value.as_array() else {
-            self.wrong_type(at(location, "ErrorEquals"), "ErrorEquals", "an array", value);
-            return;
-        };
-        if errors.is_empty() {
-            self.schema(at(location, "ErrorEquals"), "The field 'ErrorEquals' must not be empty");
-        }
+        let Some(errors) = self.array(location, "ErrorEquals", value, Some("must not be empty")) else { return };
         for (i, error) in errors.iter().enumerate() {
             match error.as_str() {
                 Some("") => self.schema(at(location, &format!("ErrorEquals/{i}")), "An error name must not be empty"),
@@ -1290,10 +1303,7 @@ impl Validator<'_> {
     }
 
     fn retry(&mut self, location: &str, value: &Value) {
-        let Some(retriers) = value.as_array() else {
-            self.wrong_type(at(location, "Retry"), "Retry", "an array", value);
-            return;
-        };
+        let Some(retriers) = self.array(location, "Retry", value, None) else { return };
         for (i, retrier) in retriers.iter().enumerate() {
             let location = at(location, &format!("Retry/{i}"));
             let Some(map) = retrier.as_object() else {
@@ -1326,10 +1336,7 @@ impl Validator<'_> {
     }
 
     fn catch(&mut self, ctx: &StateCtx<'_>, scope: &Scope, value: &Value, edges: &mut Vec<String>) {
-        let Some(catchers) = value.as_array() else {
-            self.wrong_type(at(&ctx.location, "Catch"), "Catch", "an array", value);
-            return;
-        };
+        let Some(catchers) = self.array(&ctx.location, "Catch", value, None) else { return };
         for (i, catcher) in catchers.iter().enumerate() {
             let location = at(&ctx.location, &format!("Catch/{i}"));
             let Some(map) = catcher.as_object() else {
@@ -1355,13 +1362,9 @@ impl Validator<'_> {
     }
 
     fn choices(&mut self, ctx: &StateCtx<'_>, scope: &Scope, value: &Value, edges: &mut Vec<String>) {
-        let Some(rules) = value.as_array() else {
-            self.wrong_type(at(&ctx.location, "Choices"), "Choices", "an array", value);
+        let Some(rules) = self.array(&ctx.location, "Choices", value, Some("must contain at least one rule")) else {
             return;
         };
-        if rules.is_empty() {
-            self.schema(at(&ctx.location, "Choices"), "The field 'Choices' must contain at least one rule");
-        }
         for (i, rule) in rules.iter().enumerate() {
             let location = at(&ctx.location, &format!("Choices/{i}"));
             match ctx.lang {
@@ -1513,13 +1516,9 @@ impl Validator<'_> {
     }
 
     fn branches(&mut self, location: &str, value: &Value) {
-        let Some(branches) = value.as_array() else {
-            self.wrong_type(at(location, "Branches"), "Branches", "an array", value);
+        let Some(branches) = self.array(location, "Branches", value, Some("must contain at least one branch")) else {
             return;
         };
-        if branches.is_empty() {
-            self.schema(at(location, "Branches"), "The field 'Branches' must contain at least one branch");
-        }
         for (i, branch) in branches.iter().enumerate() {
             let location = at(location, &format!("Branches/{i}"));
             self.nested_scope(&location, "Branches", branch, SCOPE_FIELDS);

@@ -123,7 +123,8 @@ fn string_matches(expected: &str, actual: &str) -> bool {
     if !expected.contains('<') {
         return false;
     }
-    let placeholder = Regex::new(r"<[A-Za-z0-9_:\-]+>").unwrap();
+    static PLACEHOLDER: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    let placeholder = PLACEHOLDER.get_or_init(|| Regex::new(r"<[A-Za-z0-9_:\-]+>").unwrap());
     let mut pattern = String::from("^");
     let mut last = 0;
     for m in placeholder.find_iter(expected) {
