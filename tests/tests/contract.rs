@@ -2,6 +2,7 @@
 //! the thin mains, and the error names the state machines match.
 
 use regex::Regex;
+use secops_asl::wiring::{self, Target};
 use secops_core::ErrorClass;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -125,90 +126,6 @@ const RETRYABLE: [&str; 8] = [
 const ANALYST_ENV: [&str; 4] =
     ["SECOPS_TASK_TOKEN", "SECOPS_FINDING_ID", "SECOPS_FINDING_PRODUCT_ARN", "SECOPS_EXECUTION_ID"];
 
-#[derive(Debug, Default)]
-struct Template {
-    parameters: BTreeSet<String>,
-    /// logical id → Type
-    resources: BTreeMap<String, String>,
-    machines: Vec<Machine>,
-}
-
-#[derive(Debug, Default)]
-struct Machine {
-    logical_id: String,
-    definition_uri: Option<String>,
-    /// key → value as written
-    substitutions: BTreeMap<String, String>,
-}
-
-fn indent(line: &str) -> usize {
-    line.len() - line.trim_start().len()
-}
-
-fn read_template() -> Template {
-    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
-    let key = Regex::new(r"^(\s*)([A-Za-z0-9_:]+):\s*(.*?)\s*$").unwrap();
-    let mut out = Template::default();
-    let mut section = String::new();
-    let mut resource: Option<String> = None;
-    let mut in_substitutions = false;
-    let mut machine: Option<Machine> = None;
-    let lines: Vec<&str> = text.lines().collect();
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() || line.trim_start().starts_with('#') {
-            continue;
-        }
-        let Some(c) = key.captures(line) else { continue };
-        let (depth, name, value) = (c[1].len(), c[2].to_owned(), c[3].to_owned());
-        match depth {
-            0 => {
-                section = name;
-                resource = None;
-            }
-            2 if section == "Parameters" => {
-                out.parameters.insert(name);
-            }
-            2 if section == "Resources" => {
-                out.machines.extend(machine.take());
-                resource = Some(name);
-                in_substitutions = false;
-            }
-            4 if section == "Resources" && name == "Type" => {
-                let id = resource.clone().expect("Type outside a resource");
-                if value == "AWS::Serverless::StateMachine" {
-                    machine = Some(Machine { logical_id: id.clone(), ..Machine::default() });
-                }
-                out.resources.insert(id, value);
-            }
-            6 => {
-                in_substitutions = name == "DefinitionSubstitutions";
-                if let (Some(m), "DefinitionUri") = (machine.as_mut(), name.as_str()) {
-                    m.definition_uri = Some(value);
-                }
-            }
-            8 if in_substitutions => {
-                // A value on the following, deeper lines (long form) is joined into one.
-                let mut value = value;
-                let mut j = i + 1;
-                while j < lines.len() && (lines[j].trim().is_empty() || indent(lines[j]) > 8) {
-                    value.push(' ');
-                    value.push_str(lines[j].trim());
-                    j += 1;
-                }
-                machine
-                    .as_mut()
-                    .expect("DefinitionSubstitutions outside a state machine")
-                    .substitutions
-                    .insert(name, value);
-            }
-            _ => {}
-        }
-    }
-    out.machines.extend(machine.take());
-    assert!(!out.resources.is_empty(), "template.yaml: no resources found");
-    out
-}
-
 /// Every `statemachines/*.asl.json`, parsed.
 fn definitions() -> BTreeMap<String, (String, Value)> {
     let mut out = BTreeMap::new();
@@ -225,10 +142,6 @@ fn definitions() -> BTreeMap<String, (String, Value)> {
     }
     assert!(!out.is_empty(), "no statemachines/*.asl.json");
     out
-}
-
-fn placeholders(text: &str) -> BTreeSet<String> {
-    Regex::new(r"\$\{([^}]*)\}").unwrap().captures_iter(text).map(|c| c[1].to_owned()).collect()
 }
 
 /// Every state of a definition, nested ones (Parallel branches, Map processors) included.
@@ -254,21 +167,24 @@ fn all_states(definition: &Value) -> Vec<(String, &Value)> {
 
 #[test]
 fn every_state_machine_file_is_wired_in_the_template_and_every_placeholder_resolves() {
-    let template = read_template();
+    // The same reading of the template the local executor uses; it fails when a DefinitionUri
+    // does not exist or a substitution is neither !Ref, !GetAtt, !Join nor a literal.
+    let template = wiring::load(&root().join("template.yaml")).unwrap_or_else(|e| panic!("{e}"));
     let definitions = definitions();
     let mut referenced = BTreeSet::new();
-    // What a substitution value names: !GetAtt X.Attr, Fn::GetAtt: [X, Attr], !Ref X, Ref: X.
-    let names =
-        Regex::new(r"(?:!GetAtt\s+|Fn::GetAtt:\s*\[\s*)([A-Za-z0-9]+)|(?:!Ref\s+|Ref:\s*)([A-Za-z0-9:]+)").unwrap();
-    for machine in &template.machines {
+    for machine in template.machines.values() {
         let id = &machine.logical_id;
-        let uri = machine.definition_uri.as_deref().unwrap_or_else(|| panic!("{id}: no DefinitionUri"));
-        let file = uri.strip_prefix("statemachines/").unwrap_or_else(|| panic!("{id}: {uri} is not in statemachines/"));
-        let (text, _) = definitions.get(file).unwrap_or_else(|| panic!("{id}: DefinitionUri {uri} does not exist"));
-        assert!(referenced.insert(file.to_owned()), "{file} is the definition of two state machines");
+        let uri = machine.definition_path.strip_prefix(root()).unwrap_or(&machine.definition_path);
+        let file = uri
+            .strip_prefix("statemachines")
+            .unwrap_or_else(|_| panic!("{id}: {} is not in statemachines/", uri.display()))
+            .to_string_lossy()
+            .into_owned();
+        let (text, _) = definitions.get(&file).unwrap_or_else(|| panic!("{id}: DefinitionUri {file} does not exist"));
+        assert!(referenced.insert(file.clone()), "{file} is the definition of two state machines");
         assert!(id.ends_with("StateMachine"), "{id}: state machine logical ids are <Name>StateMachine");
 
-        let used = placeholders(text);
+        let used = wiring::placeholder_names(text).unwrap_or_else(|e| panic!("{file}: {e}"));
         let keys: BTreeSet<String> = machine.substitutions.keys().cloned().collect();
         let missing: Vec<_> = used.difference(&keys).collect();
         let unused: Vec<_> = keys.difference(&used).collect();
@@ -279,24 +195,34 @@ fn every_state_machine_file_is_wired_in_the_template_and_every_placeholder_resol
         assert!(unused.is_empty(), "{id}: DefinitionSubstitutions keys {file} does not use: {unused:?}");
 
         // Every substitution names something that exists in the template.
-        for (key, value) in &machine.substitutions {
-            let refs: Vec<String> =
-                names.captures_iter(value).map(|c| c.get(1).or(c.get(2)).unwrap().as_str().to_owned()).collect();
-            assert!(!refs.is_empty(), "{id}: DefinitionSubstitutions.{key} = {value} names no resource or parameter");
-            for name in refs {
-                assert!(
-                    template.resources.contains_key(&name)
-                        || template.parameters.contains(&name)
-                        || name.starts_with("AWS::"),
-                    "{id}: DefinitionSubstitutions.{key} refers to {name}, which the template does not define"
-                );
-            }
+        for (key, target) in &machine.substitutions {
+            let name = match target {
+                Target::Function { logical_id, .. }
+                | Target::StateMachine { logical_id, .. }
+                | Target::Resource { logical_id, .. } => logical_id,
+                Target::Parameter(name) => name,
+                Target::Literal(value) => {
+                    panic!("{id}: DefinitionSubstitutions.{key} = {value} names no resource or parameter")
+                }
+            };
+            assert!(
+                template.resources.contains_key(name)
+                    || template.parameters.contains_key(name)
+                    || name.starts_with("AWS::"),
+                "{id}: DefinitionSubstitutions.{key} refers to {name}, which the template does not define"
+            );
             // The naming convention the executor and the other machines rely on.
             if let Some(step) = key.strip_suffix("FunctionArn") {
-                assert_eq!(value, &format!("!GetAtt {step}Function.Arn"), "{id}: {key}");
+                assert!(
+                    matches!(target, Target::Function { logical_id, .. } if *logical_id == format!("{step}Function")),
+                    "{id}: {key} must be !GetAtt {step}Function.Arn, is {target:?}"
+                );
             }
             if let Some(name) = key.strip_suffix("StateMachineArn") {
-                assert_eq!(value, &format!("!Ref {name}StateMachine"), "{id}: {key}");
+                assert!(
+                    matches!(target, Target::StateMachine { logical_id, .. } if *logical_id == format!("{name}StateMachine")),
+                    "{id}: {key} must be !Ref {name}StateMachine, is {target:?}"
+                );
             }
         }
     }
