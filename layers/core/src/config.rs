@@ -70,6 +70,82 @@ pub struct Config {
     pub state_dir: String,
     /// `SECOPS_LOG_FORMAT`: json in Lambda, text elsewhere, unless set.
     pub log_format: LogFormat,
+    /// `SECOPS_AUDIT_*`: where the audit chain's keys and checkpoints live.
+    pub audit: AuditConfig,
+}
+
+/// Where the audit chain's signing keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditKeySource {
+    /// `SECOPS_AUDIT_KMS_KEY_ID`: a KMS HMAC_256 key; the key never leaves KMS (the default on
+    /// AWS). `SECOPS_AUDIT_KMS_RETIRED_KEY_IDS` lists earlier keys whose events still verify.
+    Kms { key_id: String, retired_key_ids: Vec<String> },
+    /// `SECOPS_AUDIT_KEY_PARAMETER`: an SSM SecureString holding a keyring document.
+    SsmParameter(String),
+    /// `SECOPS_AUDIT_KEY_FILE` (default `<state dir>/audit-keys.json`): a keyring file, mode 0600,
+    /// created on first use (the default of the single binary).
+    File(String),
+}
+
+/// Where signed checkpoints of the chain head are published, outside the audit table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckpointTarget {
+    /// `SECOPS_AUDIT_CHECKPOINT_PARAMETER`: an SSM String parameter (its history keeps the old ones).
+    SsmParameter(String),
+    /// `SECOPS_AUDIT_CHECKPOINT_FILE` (default `<state dir>/audit-checkpoint.json`).
+    File(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// `SECOPS_AUDIT_CHAIN`, default `main`: one linear chain per name.
+    pub chain: String,
+    pub keys: AuditKeySource,
+    pub checkpoints: CheckpointTarget,
+    /// `SECOPS_REDACTION_POLICY_FILE`: per-destination overrides of the redaction defaults.
+    pub redaction_policy_file: Option<String>,
+}
+
+impl AuditConfig {
+    fn from_vars(var: &dyn Fn(&str) -> Option<String>, state_dir: &str) -> Result<Self, ConfigError> {
+        let chain = var("SECOPS_AUDIT_CHAIN").unwrap_or_else(|| "main".to_owned());
+        if !(1..=64).contains(&chain.len()) || !chain.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+            return Err(ConfigError { var: "SECOPS_AUDIT_CHAIN", value: chain, expected: "1-64 of A-Z a-z 0-9 _ - ." });
+        }
+        let retired = var("SECOPS_AUDIT_KMS_RETIRED_KEY_IDS")
+            .map(|list| list.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default();
+        let keys =
+            match (var("SECOPS_AUDIT_KMS_KEY_ID"), var("SECOPS_AUDIT_KEY_PARAMETER"), var("SECOPS_AUDIT_KEY_FILE")) {
+                (Some(key_id), None, None) => AuditKeySource::Kms { key_id, retired_key_ids: retired },
+                (None, Some(parameter), None) => AuditKeySource::SsmParameter(parameter),
+                (None, None, file) => {
+                    AuditKeySource::File(file.unwrap_or_else(|| format!("{state_dir}/audit-keys.json")))
+                }
+                _ => {
+                    return Err(ConfigError {
+                        var: "SECOPS_AUDIT_KMS_KEY_ID",
+                        value: "<several>".into(),
+                        expected:
+                            "only one of SECOPS_AUDIT_KMS_KEY_ID, SECOPS_AUDIT_KEY_PARAMETER and SECOPS_AUDIT_KEY_FILE",
+                    })
+                }
+            };
+        let checkpoints = match (var("SECOPS_AUDIT_CHECKPOINT_PARAMETER"), var("SECOPS_AUDIT_CHECKPOINT_FILE")) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError {
+                    var: "SECOPS_AUDIT_CHECKPOINT_PARAMETER",
+                    value: "<both>".into(),
+                    expected: "only one of SECOPS_AUDIT_CHECKPOINT_PARAMETER and SECOPS_AUDIT_CHECKPOINT_FILE",
+                })
+            }
+            (Some(parameter), None) => CheckpointTarget::SsmParameter(parameter),
+            (None, file) => {
+                CheckpointTarget::File(file.unwrap_or_else(|| format!("{state_dir}/audit-checkpoint.json")))
+            }
+        };
+        Ok(AuditConfig { chain, keys, checkpoints, redaction_policy_file: var("SECOPS_REDACTION_POLICY_FILE") })
+    }
 }
 
 pub const DEFAULT_MEMBER_ROLE_NAME: &str = "SecOpsAutopilotMember";
@@ -146,6 +222,9 @@ impl Config {
             }
         };
 
+        let state_dir = var("SECOPS_STATE_DIR").unwrap_or_else(|| ".secops".to_owned());
+        let audit = AuditConfig::from_vars(&var, &state_dir)?;
+
         Ok(Config {
             database,
             database_pool_size,
@@ -153,8 +232,9 @@ impl Config {
             regions,
             member_role_name,
             pipeline_enabled,
-            state_dir: var("SECOPS_STATE_DIR").unwrap_or_else(|| ".secops".to_owned()),
+            state_dir,
             log_format,
+            audit,
         })
     }
 }
@@ -260,5 +340,50 @@ mod tests {
     fn ssm_parameter_source() {
         let c = parse(&[("SECOPS_DATABASE_URL_PARAMETER", "/secops/database-url")]).unwrap();
         assert!(matches!(c.database, DatabaseSource::SsmParameter(ref p) if p == "/secops/database-url"));
+    }
+}
+
+#[cfg(test)]
+mod audit_config_tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn audit(pairs: &[(&str, &str)]) -> Result<AuditConfig, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned()).map(|c| c.audit)
+    }
+
+    #[test]
+    fn the_single_binary_defaults_to_a_key_file_and_a_checkpoint_file_in_the_state_dir() {
+        let a = audit(&[("SECOPS_STATE_DIR", "/var/lib/secops")]).unwrap();
+        assert_eq!(a.chain, "main");
+        assert_eq!(a.keys, AuditKeySource::File("/var/lib/secops/audit-keys.json".into()));
+        assert_eq!(a.checkpoints, CheckpointTarget::File("/var/lib/secops/audit-checkpoint.json".into()));
+    }
+
+    #[test]
+    fn kms_with_retired_keys_and_an_ssm_checkpoint() {
+        let a = audit(&[
+            ("SECOPS_AUDIT_KMS_KEY_ID", "alias/secops-audit"),
+            ("SECOPS_AUDIT_KMS_RETIRED_KEY_IDS", " key-1 , ,key-2"),
+            ("SECOPS_AUDIT_CHECKPOINT_PARAMETER", "/secops/audit/checkpoint"),
+        ])
+        .unwrap();
+        assert_eq!(
+            a.keys,
+            AuditKeySource::Kms {
+                key_id: "alias/secops-audit".into(),
+                retired_key_ids: vec!["key-1".into(), "key-2".into()]
+            }
+        );
+        assert_eq!(a.checkpoints, CheckpointTarget::SsmParameter("/secops/audit/checkpoint".into()));
+    }
+
+    #[test]
+    fn two_key_sources_or_a_bad_chain_name_are_refused_with_the_variable() {
+        let err = audit(&[("SECOPS_AUDIT_KMS_KEY_ID", "k"), ("SECOPS_AUDIT_KEY_PARAMETER", "/p")]).unwrap_err();
+        assert!(err.expected.contains("only one of"), "{err}");
+        let err = audit(&[("SECOPS_AUDIT_CHAIN", "a|b")]).unwrap_err();
+        assert_eq!(err.var, "SECOPS_AUDIT_CHAIN");
     }
 }

@@ -12,5 +12,5 @@ pub mod json;
 pub mod scratchpad;
 
 pub use analyst_task::AnalystTask;
-pub use config::{Config, ConfigError, DatabaseSource, LogFormat};
+pub use config::{AuditConfig, AuditKeySource, CheckpointTarget, Config, ConfigError, DatabaseSource, LogFormat};
 pub use error::{ErrorClass, StepError};
