@@ -334,10 +334,12 @@ impl KmsSigner {
         let meta = described
             .key_metadata()
             .ok_or_else(|| AuditError::Key(format!("KMS key {key_id}: DescribeKey returned no metadata")))?;
-        let usage = meta.key_usage().map(|u| u.as_str().to_owned()).unwrap_or_default();
-        if usage != "GENERATE_VERIFY_MAC" {
+        let usage = meta.key_usage().map(|u| u.as_str()).unwrap_or("(none)");
+        let spec = meta.key_spec().map(|s| s.as_str()).unwrap_or("(none)");
+        if usage != "GENERATE_VERIFY_MAC" || spec != "HMAC_256" {
             return Err(AuditError::Key(format!(
-                "KMS key {key_id} has key usage {usage:?}; the audit chain needs an HMAC_256 key with GENERATE_VERIFY_MAC"
+                "KMS key {key_id} has key spec {spec} and key usage {usage}; the audit chain needs key spec HMAC_256 \
+                 with key usage GENERATE_VERIFY_MAC"
             )));
         }
         let active_arn = meta.arn().unwrap_or(meta.key_id()).to_owned();
