@@ -34,7 +34,7 @@ impl Database {
             (false, true) => "started",
             (false, false) => "already running",
         };
-        println!(
+        eprintln!(
             "database: private PostgreSQL cluster at {} ({what}; set SECOPS_DATABASE_URL to use another server)",
             cluster.root().display()
         );

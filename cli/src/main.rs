@@ -2,6 +2,7 @@
 
 mod asff_check;
 mod asl;
+mod audit;
 mod database;
 mod demo;
 
@@ -29,6 +30,9 @@ enum Command {
     /// The embedded Step Functions executor: run or validate any ASL definition.
     #[command(subcommand)]
     Asl(AslCommand),
+    /// The tamper-evident audit chain: append, export, checkpoint, verify, keys.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Run one of the product's state machines (findings, remediation, incidents, inventory,
     /// triage, housekeeping) in-process, wired exactly as template.yaml wires it on AWS.
     Run {
@@ -129,6 +133,7 @@ fn main() -> ExitCode {
             Command::Asl(AslCommand::Run { definition, run }) => asl::run_definition(&definition, &run.into()).await,
             Command::Asl(AslCommand::Validate { files }) => asl::validate(&files),
             Command::Run { machine, template, run } => asl::run_machine(&machine, &template, &run.into()).await,
+            Command::Audit(command) => Ok(audit::run(&config, command).await),
         }
     });
     match result {

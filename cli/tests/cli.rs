@@ -65,8 +65,9 @@ fn demo_runs_on_the_embedded_defaults_and_is_idempotent() {
     std::fs::create_dir_all(&dir).unwrap();
     let first = secops(&dir, &["demo"]);
     let text = stdout(&first);
-    assert!(first.status.success(), "{text}{}", String::from_utf8_lossy(&first.stderr));
-    assert!(text.contains("private PostgreSQL cluster") && text.contains("created and started"), "{text}");
+    let notes = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{text}{notes}");
+    assert!(notes.contains("private PostgreSQL cluster") && notes.contains("created and started"), "{notes}");
     assert!(text.contains("schema: applied V001__foundation"), "{text}");
     assert!(text.contains("second pass: 0 inserted, 0 updated"), "{text}");
 

@@ -1,10 +1,12 @@
-//! The `audit` step as a Lambda function: append to and verify the signed audit chain.
-//! Wiring only; the capability lives in `layers/`.
+//! The `audit` step as a Lambda function: append to, checkpoint and verify the signed audit chain.
+//! Wiring only; the capability lives in `layers/audit`.
 
-use secops_lambda::{not_built_yet, serve, start};
+use secops_audit::step::AuditStep;
+use secops_lambda::{serve, start};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let _config = start("audit")?;
-    serve(not_built_yet("audit", "the audit chain")).await
+    let config = start("audit")?;
+    let step = AuditStep::from_config(&config).await?;
+    serve(|event| step.handle(event)).await
 }

@@ -10,7 +10,9 @@ pub mod jsonl;
 pub mod ops;
 pub mod pg;
 pub mod redact;
+pub mod setup;
 pub mod signer;
+pub mod step;
 pub mod verify;
 
 pub use chain::{AuditSink, ChainHead, MemoryAuditLog, Receipt};

@@ -701,7 +701,8 @@ impl<'s, S: Signer> Verifier<'s, S> {
             (true, 1) => "1 event, intact".to_owned(),
             (true, n) => format!("{n} events, intact: every payload, signature and link verifies"),
             (false, n) => format!(
-                "{n} events, {} problem{} found",
+                "{n} event{}, {} problem{} found",
+                if n == 1 { "" } else { "s" },
                 self.problem_count,
                 if self.problem_count == 1 { "" } else { "s" }
             ),

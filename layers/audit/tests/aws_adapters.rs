@@ -6,7 +6,9 @@ use secops_audit::jsonl::write_event;
 use secops_audit::ops::verify_export;
 use secops_audit::redact::{CorrelationKey, Destination, Policy, Redactor};
 use secops_audit::signer::{load_ssm_keyring, KeyringDocument};
-use secops_audit::{AuditSink, Checkpoint, Keyring, KmsSigner, MacCheck, MemoryAuditLog, NewEvent, ProblemKind, Signer};
+use secops_audit::{
+    AuditSink, Checkpoint, Keyring, KmsSigner, MacCheck, MemoryAuditLog, NewEvent, ProblemKind, Signer,
+};
 use secops_aws::testing::MotoServer;
 use secops_aws::{load_sdk_config, AwsSettings};
 use serde_json::json;
@@ -27,7 +29,8 @@ async fn hmac_key(config: &aws_config::SdkConfig) -> String {
 }
 
 async fn export(signer: impl Signer, n: usize) -> Vec<u8> {
-    let log = MemoryAuditLog::new(signer, Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey([3; 32])));
+    let log =
+        MemoryAuditLog::new(signer, Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey([3; 32])));
     log.append((0..n).map(|i| NewEvent::new("test.kms", "tests", json!({"i": i}))).collect()).await.unwrap();
     let mut out = Vec::new();
     for e in log.events().await {
@@ -42,7 +45,11 @@ async fn kms_signs_and_verifies_and_a_rotated_key_still_verifies_when_listed() {
     let config = sdk(&moto).await;
     let old_key = hmac_key(&config).await;
     let old = KmsSigner::new(&config, &old_key, &[]).await.unwrap();
-    assert!(old.active_key_id().starts_with("arn:aws:kms:eu-west-1:"), "events record the ARN: {}", old.active_key_id());
+    assert!(
+        old.active_key_id().starts_with("arn:aws:kms:eu-west-1:"),
+        "events record the ARN: {}",
+        old.active_key_id()
+    );
     let mac = old.sign(b"message").await.unwrap();
     assert_eq!(old.verify(old.active_key_id(), b"message", &mac).await.unwrap(), MacCheck::Valid);
     assert_eq!(old.verify(old.active_key_id(), b"messagf", &mac).await.unwrap(), MacCheck::Invalid);

@@ -43,7 +43,12 @@ async fn eight_concurrent_writers_extend_one_linear_chain() {
     assert_eq!(unique.len(), total, "no seq was handed out twice");
     assert_eq!(unique.iter().copied().collect::<Vec<_>>(), (0..total as i64).collect::<Vec<_>>(), "no gap");
 
-    let log = PgAuditLog::new(db.pool.clone(), "main", ring, Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey([1; 32])));
+    let log = PgAuditLog::new(
+        db.pool.clone(),
+        "main",
+        ring,
+        Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey([1; 32])),
+    );
     let report = verify_table(&log, None).await.unwrap();
     assert!(report.ok, "{report:#?}");
     assert_eq!(report.events as usize, total);

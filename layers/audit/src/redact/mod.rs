@@ -14,6 +14,9 @@ impl Policy {
     pub fn default_for(_d: Destination) -> Policy {
         Policy
     }
+    pub fn load(_d: Destination, _p: Option<&std::path::Path>) -> Result<Policy, std::io::Error> {
+        Ok(Policy)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
