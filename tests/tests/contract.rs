@@ -59,10 +59,7 @@ fn template_builds_each_step_binary_once() {
 // ------------------------------------------------------------------------------------------------
 // State machines ↔ template ↔ step handlers.
 //
-// The template is read with a small line-based reader (this crate has no YAML dependency): it
-// understands the layout template.yaml keeps (two-space indents, one resource per block,
-// `DefinitionSubstitutions` values on one line). layers/asl/src/wiring.rs reads the same template
-// with a real YAML parser for the embedded executor and has its own test against it.
+// The template is read through secops_asl::wiring, the same reader the embedded executor uses.
 // ------------------------------------------------------------------------------------------------
 
 /// What each step's handler must accept as `Payload.action` (the contract with the in-process
@@ -77,7 +74,7 @@ const ACTIONS: [(&str, &[&str]); 7] = [
         "notify",
         &["open_ticket", "close_ticket", "notify_incident", "send_reminders", "replay_outbox", "summarize_triage"],
     ),
-    ("audit", &["record", "record_failure"]),
+    ("audit", &["record", "record_failure", "checkpoint"]),
 ];
 
 /// The predefined error names Step Functions can raise and a Catch can match. (`States.Runtime`
@@ -340,6 +337,10 @@ fn every_function_call_names_its_step_and_an_action_the_step_knows() {
                 "action {step}:{action} is listed but no machine uses it"
             );
         }
+    }
+    // Steps that are built answer every action the machines send them.
+    for action in actions["audit"] {
+        assert!(secops_audit::step::ACTIONS.contains(action), "the audit function does not handle '{action}'");
     }
 }
 

@@ -142,6 +142,10 @@ impl CheckpointStore for SsmCheckpointStore {
         match self.client.get_parameter().name(&self.name).send().await {
             Ok(out) => {
                 let text = out.parameter().and_then(|p| p.value()).unwrap_or_default();
+                // The stack creates the parameter with "{}" (SSM refuses empty values).
+                if text.trim() == "{}" {
+                    return Ok(None);
+                }
                 Checkpoint::from_json(text, &format!("SSM parameter {}", self.name)).map(Some)
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_not_found()) => Ok(None),

@@ -18,30 +18,38 @@ use secops_core::{Config, StepError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+/// Every `action` this step answers.
+pub const ACTIONS: &[&str] = &["record", "record_failure", "record_batch", "checkpoint", "verify"];
+
 #[derive(Debug, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-enum Request {
-    Record {
-        workflow: String,
-        execution_id: String,
-        outcome: String,
-        #[serde(default)]
-        details: Value,
-    },
-    RecordFailure {
-        workflow: String,
-        execution_id: String,
-        stage: String,
-        #[serde(default)]
-        error: Value,
-        #[serde(default)]
-        details: Value,
-    },
-    RecordBatch {
-        events: Vec<NewEvent>,
-    },
-    Checkpoint {},
-    Verify {},
+struct RecordInput {
+    workflow: String,
+    execution_id: String,
+    outcome: String,
+    #[serde(default)]
+    details: Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct RecordFailureInput {
+    workflow: String,
+    execution_id: String,
+    stage: String,
+    #[serde(default)]
+    error: Value,
+    #[serde(default)]
+    details: Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct RecordBatchInput {
+    events: Vec<NewEvent>,
+}
+
+/// The action's fields, with the JSON path of the first bad one in the error.
+fn parse<T: serde::de::DeserializeOwned>(input: &Value, action: &str) -> Result<T, StepError> {
+    serde_path_to_error::deserialize(input)
+        .map_err(|e| StepError::invalid_input(format!("audit {action}: input.{}: {}", e.path(), e.inner())))
 }
 
 fn actor(workflow: &str, execution_id: &str) -> String {
@@ -82,14 +90,15 @@ impl<C: CheckpointStore> AuditStep<C> {
     }
 
     pub async fn handle(&self, input: Value) -> Result<Value, StepError> {
-        let request: Request = serde_path_to_error::deserialize(&input)
-            .map_err(|e| StepError::invalid_input(format!("audit: input.{}: {}", e.path(), e.inner())))?;
-        match request {
-            Request::Record { workflow, execution_id, outcome, details } => {
+        let action = input.get("action").and_then(Value::as_str).unwrap_or_default();
+        match action {
+            "record" => {
+                let RecordInput { workflow, execution_id, outcome, details } = parse(&input, action)?;
                 let event = NewEvent::new(format!("{workflow}.{outcome}"), actor(&workflow, &execution_id), details);
                 self.append(vec![event]).await
             }
-            Request::RecordFailure { workflow, execution_id, stage, error, details } => {
+            "record_failure" => {
+                let RecordFailureInput { workflow, execution_id, stage, error, details } = parse(&input, action)?;
                 let event = NewEvent::new(
                     format!("{workflow}.failure.{stage}"),
                     actor(&workflow, &execution_id),
@@ -97,8 +106,11 @@ impl<C: CheckpointStore> AuditStep<C> {
                 );
                 self.append(vec![event]).await
             }
-            Request::RecordBatch { events } => self.append(events).await,
-            Request::Checkpoint {} => {
+            "record_batch" => {
+                let RecordBatchInput { events } = parse(&input, action)?;
+                self.append(events).await
+            }
+            "checkpoint" => {
                 let outcome = ops::checkpoint(&self.log, &self.checkpoints).await?;
                 if !outcome.report.ok {
                     return Err(StepError::permanent(format!(
@@ -115,11 +127,15 @@ impl<C: CheckpointStore> AuditStep<C> {
                     "published_to": outcome.published_to,
                 }))
             }
-            Request::Verify {} => {
+            "verify" => {
                 let latest = self.checkpoints.latest().await.map_err(StepError::from)?;
                 let report = ops::verify_table(&self.log, latest).await?;
                 serde_json::to_value(report).map_err(|e| StepError::permanent(e.to_string()))
             }
+            other => Err(StepError::invalid_input(format!(
+                "audit: input.action {other:?} is not one of {}",
+                ACTIONS.join(", ")
+            ))),
         }
     }
 
