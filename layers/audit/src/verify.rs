@@ -166,6 +166,24 @@ impl Link {
     }
 }
 
+/// The links seen at one seq: almost always one, more only when a seq is duplicated. Kept
+/// inline so the common case allocates nothing.
+#[derive(Debug, Clone)]
+struct Links {
+    first: Link,
+    more: Vec<Link>,
+}
+
+impl Links {
+    fn iter(&self) -> impl Iterator<Item = &Link> {
+        std::iter::once(&self.first).chain(self.more.iter())
+    }
+
+    fn first(&self) -> Option<&Link> {
+        Some(&self.first)
+    }
+}
+
 /// An event whose signature did not verify at its stored seq and whose predecessor (by link)
 /// has not been seen yet: it may have been moved, which the predecessor will tell.
 #[derive(Debug)]
@@ -195,7 +213,7 @@ pub struct Verifier<'s, S: Signer> {
     max_seq: Option<i64>,
     head: Option<CheckedHead>,
     missing: BTreeMap<i64, i64>,
-    recent: BTreeMap<i64, Vec<Link>>,
+    recent: BTreeMap<i64, Links>,
     /// predecessor seq → (seq, previous hash) of events waiting for it.
     pending_links: BTreeMap<i64, Vec<(i64, Option<[u8; 32]>, String)>>,
     pending_signatures: Vec<PendingSignature>,
@@ -204,6 +222,18 @@ pub struct Verifier<'s, S: Signer> {
     message: String,
     /// When resuming from a checkpoint: its seq, whose backward link was checked before.
     anchor: Option<i64>,
+}
+
+/// A signature as stored: 64 hex digits of HMAC-SHA256 (KMS returns the same 32 bytes).
+fn decode_signature(hex_text: &str) -> Option<Vec<u8>> {
+    hash_bytes(hex_text).map(|b| b.to_vec()).or_else(|| hex::decode(hex_text).ok().filter(|s| !s.is_empty()))
+}
+
+/// The signed message of `e` at `seq`, written into a reused buffer.
+fn write_signed_message(buf: &mut String, e: &EventView<'_>, seq: i64) {
+    use std::fmt::Write;
+    buf.clear();
+    let _ = write!(buf, "{}|{}|{}|{}|{}|{seq}", e.event_id, e.timestamp, e.event_type, e.event_hash, e.previous_hash);
 }
 
 impl<'s, S: Signer> Verifier<'s, S> {
@@ -304,16 +334,8 @@ impl<'s, S: Signer> Verifier<'s, S> {
 
         // Content: one problem at most, the first that fails.
         let mut content_ok = self.check_payload(&e);
-        let signature = hex::decode(e.signature).ok().filter(|s| !s.is_empty());
-        self.message.clear();
-        self.message.push_str(&signed_message(
-            e.event_id,
-            e.timestamp,
-            e.event_type,
-            e.event_hash,
-            e.previous_hash,
-            e.seq,
-        ));
+        let signature = decode_signature(e.signature);
+        write_signed_message(&mut self.message, &e, e.seq);
         let check = match &signature {
             Some(sig) => self.signer.verify(e.key_id, self.message.as_bytes(), sig).await?,
             None => MacCheck::Invalid,
@@ -350,15 +372,7 @@ impl<'s, S: Signer> Verifier<'s, S> {
                             format!("stored as seq {}", e.seq),
                             format!("event {} was signed as seq {true_seq} but is stored as seq {}", e.event_id, e.seq),
                         );
-                        self.message.clear();
-                        self.message.push_str(&signed_message(
-                            e.event_id,
-                            e.timestamp,
-                            e.event_type,
-                            e.event_hash,
-                            e.previous_hash,
-                            true_seq,
-                        ));
+                        write_signed_message(&mut self.message, &e, true_seq);
                     }
                     None if signature.is_some()
                         && self.pending_signatures.len() < MAX_PENDING
@@ -452,7 +466,11 @@ impl<'s, S: Signer> Verifier<'s, S> {
         self.last_seq = Some(seq);
         if self.max_seq.is_none_or(|m| seq > m) {
             self.max_seq = Some(seq);
-            self.head = Some(CheckedHead { seq, chain_hash: e.chain_hash.to_owned() });
+            // Reuse the head's string: one allocation per walk, not per event.
+            let head = self.head.get_or_insert_with(|| CheckedHead { seq, chain_hash: String::with_capacity(64) });
+            head.seq = seq;
+            head.chain_hash.clear();
+            head.chain_hash.push_str(e.chain_hash);
         }
     }
 
@@ -582,7 +600,12 @@ impl<'s, S: Signer> Verifier<'s, S> {
     }
 
     fn record(&mut self, seq: i64, link: Link, chain_hash_hex: &str) {
-        self.recent.entry(seq).or_default().push(link);
+        match self.recent.entry(seq) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(Links { first: link, more: Vec::new() });
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().more.push(link),
+        }
         if let Some(cp) = &self.checkpoint {
             if cp.seq == seq {
                 self.at_checkpoint.push(link);

@@ -189,6 +189,7 @@ impl LocalCluster {
 
     /// The shell command that stops this cluster, run as the right user; for the test watchdog,
     /// which outlives the process that started the cluster.
+    #[cfg(any(test, feature = "test-harness"))]
     pub(crate) fn stop_command_line(&self) -> String {
         let pg_ctl = format!("'{}' stop -D '{}' -m fast", self.bin.join("pg_ctl").display(), self.data_dir().display());
         match &self.run_as {
