@@ -149,3 +149,92 @@ fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// `secops audit …` against a test database, with its own state folder (key file, checkpoint).
+fn audit(state: &Path, db_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_secops"))
+        .arg("audit")
+        .args(args)
+        .current_dir(state)
+        .env("SECOPS_DATABASE_URL", db_url)
+        .env("SECOPS_STATE_DIR", state.join("state"))
+        .env_remove("SECOPS_AUDIT_KMS_KEY_ID")
+        .env_remove("SECOPS_AUDIT_KEY_PARAMETER")
+        .env_remove("SECOPS_AUDIT_KEY_FILE")
+        .env_remove("SECOPS_AUDIT_CHECKPOINT_PARAMETER")
+        .env_remove("SECOPS_AUDIT_CHECKPOINT_FILE")
+        .output()
+        .expect("run secops audit")
+}
+
+fn json_out(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(o), String::from_utf8_lossy(&o.stderr)))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_append_export_checkpoint_verify_and_the_exit_codes() {
+    let db = secops_store::testing::TestDb::new().await;
+    let dir = tempdir("audit");
+    let url = db.url.as_str();
+
+    let empty = audit(&dir, url, &["verify", "--json"]);
+    assert_eq!(empty.status.code(), Some(0), "{}", String::from_utf8_lossy(&empty.stderr));
+    assert_eq!(json_out(&empty)["events"], 0);
+
+    for i in 0..3 {
+        let out =
+            audit(&dir, url, &["append", "--type", "findings.suppressed", "--payload", &format!("{{\"n\": {i}}}")]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout(&out).contains(&format!("appended seq {i}")), "{}", stdout(&out));
+    }
+    let out = audit(&dir, url, &["checkpoint"]);
+    assert!(stdout(&out).contains("checkpoint: seq 2"), "{}", stdout(&out));
+
+    let export = dir.join("chain.jsonl");
+    let out = audit(&dir, url, &["export", "--jsonl", export.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ok = audit(&dir, url, &["verify", "--jsonl", export.to_str().unwrap(), "--json"]);
+    assert_eq!(ok.status.code(), Some(0));
+    let report = json_out(&ok);
+    assert_eq!((report["ok"].as_bool(), report["events"].as_u64()), (Some(true), Some(3)));
+
+    // Tamper with the export: exit 1 and the problem in the documented shape.
+    let text = std::fs::read_to_string(&export).unwrap();
+    std::fs::write(&export, text.replacen("{\"n\":1}", "{\"n\":7}", 1)).unwrap();
+    let bad = audit(&dir, url, &["verify", "--jsonl", export.to_str().unwrap(), "--json"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let report = json_out(&bad);
+    assert_eq!(report["ok"], false);
+    let problem = &report["problems"][0];
+    assert_eq!((problem["seq"].as_i64(), problem["kind"].as_str()), (Some(1), Some("payload_modified")));
+    assert!(problem["expected"].is_string() && problem["found"].is_string());
+
+    // Cut the tail of the export: the checkpoint of seq 2 shows it.
+    let first_two: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&export, first_two).unwrap();
+    let cut = audit(&dir, url, &["verify", "--jsonl", export.to_str().unwrap(), "--json"]);
+    assert_eq!(cut.status.code(), Some(1));
+    assert_eq!(json_out(&cut)["problems"][0]["kind"], "truncated");
+
+    // A corrupt line is a problem with its line number, not a crash.
+    std::fs::write(&export, "{\"seq\": 0,\n").unwrap();
+    let corrupt =
+        audit(&dir, url, &["verify", "--jsonl", export.to_str().unwrap(), "--checkpoint", "/dev/null", "--json"]);
+    assert_eq!(corrupt.status.code(), Some(2), "an unreadable checkpoint is an error: {}", stdout(&corrupt));
+    let corrupt = audit(&dir, url, &["verify", "--jsonl", export.to_str().unwrap(), "--json"]);
+    assert_eq!(corrupt.status.code(), Some(1));
+    let report = json_out(&corrupt);
+    assert!(
+        report["problems"].as_array().unwrap().iter().any(|p| p["kind"] == "malformed" && p["line"] == 1),
+        "{report}"
+    );
+
+    // Without the key file, an export cannot be verified: exit 2 and what to set.
+    std::fs::remove_file(dir.join("state/audit-keys.json")).unwrap();
+    let no_key = audit(&dir, url, &["verify", "--jsonl", export.to_str().unwrap()]);
+    assert_eq!(no_key.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&no_key.stderr);
+    assert!(err.contains("audit-keys.json") && err.contains("SECOPS_AUDIT_KEY_FILE"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
