@@ -269,3 +269,11 @@ fn print_report(report: &Report, json: bool) {
         let _ = writeln!(out, "  … and {} more", report.problem_count as usize - report.problems.len());
     }
 }
+
+/// The correlation key redaction uses: derived from the audit key, so tokens match the ones in
+/// the audit log and in every other process that shares that key.
+pub async fn correlation_key(config: &Config) -> Result<secops_audit::redact::CorrelationKey> {
+    let aws = aws_config_if_needed(config).await;
+    let signer = setup::signer(&config.audit, aws.as_ref()).await?;
+    Ok(secops_audit::redact::CorrelationKey::new(secops_audit::signer::derive_correlation_key(&signer).await?))
+}

@@ -5,6 +5,7 @@ mod asl;
 mod audit;
 mod database;
 mod demo;
+mod redact;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -33,6 +34,21 @@ enum Command {
     /// The tamper-evident audit chain: append, export, checkpoint, verify, keys.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Redact personal data and secrets from standard input for a destination's policy.
+    Redact {
+        /// jira (lenient), slack (strict) or audit (full).
+        #[arg(long)]
+        policy: secops_audit::redact::Destination,
+        /// Standard input is JSON (one document, or one value per line); string leaves are redacted.
+        #[arg(long)]
+        json: bool,
+        /// Print what was found, one JSON line per input line, instead of redacting.
+        #[arg(long)]
+        detect: bool,
+        /// Overrides of the default policies (YAML); default SECOPS_REDACTION_POLICY_FILE.
+        #[arg(long)]
+        policy_file: Option<PathBuf>,
+    },
     /// Run one of the product's state machines (findings, remediation, incidents, inventory,
     /// triage, housekeeping) in-process, wired exactly as template.yaml wires it on AWS.
     Run {
@@ -134,6 +150,11 @@ fn main() -> ExitCode {
             Command::Asl(AslCommand::Validate { files }) => asl::validate(&files),
             Command::Run { machine, template, run } => asl::run_machine(&machine, &template, &run.into()).await,
             Command::Audit(command) => Ok(audit::run(&config, command).await),
+            Command::Redact { policy, json, detect, policy_file } => {
+                let policy_file = policy_file.or_else(|| config.audit.redaction_policy_file.clone().map(PathBuf::from));
+                let key = audit::correlation_key(&config).await?;
+                redact::run(policy, policy_file.as_deref(), json, detect, key)
+            }
         }
     });
     match result {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 const EVENTS: usize = 100_000;
 
 fn redactor() -> Redactor {
-    Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey([5; 32]))
+    Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey::new([5; 32]))
 }
 
 /// A realistic event: what decide records for one routed finding.

@@ -49,5 +49,5 @@ pub async fn redactor(
 ) -> Result<Redactor, AuditError> {
     let policy = Policy::load(destination, config.redaction_policy_file.as_deref().map(Path::new))
         .map_err(|e| AuditError::InvalidInput(e.to_string()))?;
-    Ok(Redactor::new(policy, CorrelationKey(derive_correlation_key(signer).await?)))
+    Ok(Redactor::new(policy, CorrelationKey::new(derive_correlation_key(signer).await?)))
 }

@@ -166,6 +166,9 @@ impl Link {
     }
 }
 
+/// An event waiting for its predecessor: (its seq, its previous hash as bytes and as stored).
+type WaitingLink = (i64, Option<[u8; 32]>, String);
+
 /// The links seen at one seq: almost always one, more only when a seq is duplicated. Kept
 /// inline so the common case allocates nothing.
 #[derive(Debug, Clone)]
@@ -215,7 +218,7 @@ pub struct Verifier<'s, S: Signer> {
     missing: BTreeMap<i64, i64>,
     recent: BTreeMap<i64, Links>,
     /// predecessor seq → (seq, previous hash) of events waiting for it.
-    pending_links: BTreeMap<i64, Vec<(i64, Option<[u8; 32]>, String)>>,
+    pending_links: BTreeMap<i64, Vec<WaitingLink>>,
     pending_signatures: Vec<PendingSignature>,
     problems: Vec<Problem>,
     problem_count: u64,
@@ -592,7 +595,7 @@ impl<'s, S: Signer> Verifier<'s, S> {
                 // The predecessor has not come (yet): check when it does; if it never does, the
                 // gap is reported instead.
                 let oldest_kept = self.max_seq.unwrap_or(0) - WINDOW;
-                if seq - 1 >= oldest_kept {
+                if seq > oldest_kept {
                     self.pending_links.entry(seq - 1).or_default().push((seq, previous, previous_hex.to_owned()));
                 }
             }

@@ -29,8 +29,10 @@ async fn hmac_key(config: &aws_config::SdkConfig) -> String {
 }
 
 async fn export(signer: impl Signer, n: usize) -> Vec<u8> {
-    let log =
-        MemoryAuditLog::new(signer, Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey([3; 32])));
+    let log = MemoryAuditLog::new(
+        signer,
+        Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey::new([3; 32])),
+    );
     log.append((0..n).map(|i| NewEvent::new("test.kms", "tests", json!({"i": i}))).collect()).await.unwrap();
     let mut out = Vec::new();
     for e in log.events().await {

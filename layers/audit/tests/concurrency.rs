@@ -19,7 +19,7 @@ async fn eight_concurrent_writers_extend_one_linear_chain() {
     for writer in 0..WRITERS {
         // A pool per writer: the lock that keeps the chain linear must be in the database.
         let pool = secops_store::db::connect_pool(&db.url, 2).await.unwrap();
-        let redactor = Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey([1; 32]));
+        let redactor = Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey::new([1; 32]));
         let log = PgAuditLog::new(pool, "main", ring.clone(), redactor);
         tasks.push(tokio::spawn(async move {
             let mut seqs = Vec::new();
@@ -47,7 +47,7 @@ async fn eight_concurrent_writers_extend_one_linear_chain() {
         db.pool.clone(),
         "main",
         ring,
-        Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey([1; 32])),
+        Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey::new([1; 32])),
     );
     let report = verify_table(&log, None).await.unwrap();
     assert!(report.ok, "{report:#?}");
@@ -61,7 +61,7 @@ async fn eight_concurrent_writers_extend_one_linear_chain() {
 async fn chains_are_independent_and_a_bad_event_fails_its_whole_batch() {
     let db = TestDb::new().await;
     let (ring, _) = Keyring::generate("k").unwrap();
-    let redactor = Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey([1; 32]));
+    let redactor = Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey::new([1; 32]));
     let a = PgAuditLog::new(db.pool.clone(), "a", ring.clone(), redactor.clone());
     let b = PgAuditLog::new(db.pool.clone(), "b", ring.clone(), redactor);
     a.append(vec![NewEvent::new("x", "t", json!(1)), NewEvent::new("x", "t", json!(2))]).await.unwrap();

@@ -9,7 +9,7 @@ use serde_json::json;
 
 async fn step(db: &TestDb, dir: &std::path::Path) -> AuditStep<FileCheckpointStore> {
     let (ring, _) = Keyring::generate("k").unwrap();
-    let redactor = Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey([9; 32]));
+    let redactor = Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey::new([9; 32]));
     let log = PgAuditLog::new(db.pool.clone(), "main", AnySigner::Keyring(ring), redactor);
     AuditStep::new(log, FileCheckpointStore::new(dir.join("checkpoint.json")))
 }

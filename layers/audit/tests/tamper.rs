@@ -11,7 +11,7 @@ use secops_store::testing::TestDb;
 use serde_json::{json, Value};
 
 fn redactor() -> Redactor {
-    Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey([7; 32]))
+    Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey::new([7; 32]))
 }
 
 fn keyring() -> Keyring {
