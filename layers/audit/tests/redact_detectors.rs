@@ -233,9 +233,9 @@ fn slack_token() {
         "xapp-1-A01ABCDEFGH-1234567890123-0123456789abcdef",
     );
     finds(
-        "post to https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX now",
+        "post to https://hooks.slack.com/services/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 now",
         Category::SlackToken,
-        "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+        "https://hooks.slack.com/services/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",
     );
     finds_nothing("xoxb- is the prefix; xoxz-1234567890123 is not; https://slack.com/services/x");
 }

@@ -81,7 +81,7 @@ const FRAGMENTS: &[&str] = &[
     "xoxb-123456789012-abcdef",
     "xapp-",
     "https://hooks.slack.com/services/",
-    "T000/B000/XXXX",
+    "T04F8JQ2L/B06KQ7ZP1RM/qW3rT8yU",
     "ghp_",
     "1A2b3C4d5E6f7G8h9I0jK1l2M3n4O5p6Q7r8",
     "github_pat_",
