@@ -53,7 +53,7 @@ pub struct PreparedEvent {
     event_hash: String,
 }
 
-pub fn prepare(event: NewEvent, redactor: &Redactor, index: usize) -> Result<PreparedEvent, AuditError> {
+fn prepare(event: NewEvent, redactor: &Redactor, index: usize) -> Result<PreparedEvent, AuditError> {
     let at = |e: AuditError| match e {
         AuditError::InvalidInput(m) => AuditError::InvalidInput(format!("events[{index}]: {m}")),
         other => other,
@@ -76,8 +76,31 @@ pub fn prepare(event: NewEvent, redactor: &Redactor, index: usize) -> Result<Pre
     })
 }
 
-/// Number, link and sign one prepared event onto `head`, and move the head past it.
-pub async fn seal<S: Signer>(signer: &S, head: &mut ChainHead, event: PreparedEvent) -> Result<AuditEvent, AuditError> {
+/// Check the batch size and prepare every event; the first bad one refuses the whole batch.
+pub fn prepare_batch(events: Vec<NewEvent>, redactor: &Redactor) -> Result<Vec<PreparedEvent>, AuditError> {
+    if events.len() > MAX_BATCH {
+        return Err(AuditError::InvalidInput(format!(
+            "an append takes at most {MAX_BATCH} events; this one has {}: split it",
+            events.len()
+        )));
+    }
+    events.into_iter().enumerate().map(|(i, e)| prepare(e, redactor, i)).collect()
+}
+
+/// Number, link and sign prepared events onto `head`, moving the head past each.
+pub async fn seal_batch<S: Signer>(
+    signer: &S,
+    head: &mut ChainHead,
+    events: Vec<PreparedEvent>,
+) -> Result<Vec<AuditEvent>, AuditError> {
+    let mut sealed = Vec::with_capacity(events.len());
+    for event in events {
+        sealed.push(seal(signer, head, event).await?);
+    }
+    Ok(sealed)
+}
+
+async fn seal<S: Signer>(signer: &S, head: &mut ChainHead, event: PreparedEvent) -> Result<AuditEvent, AuditError> {
     let event_id = uuid::Uuid::new_v4().to_string();
     let timestamp = format_timestamp(time::OffsetDateTime::now_utc());
     let seq = head.next_seq;
@@ -106,15 +129,6 @@ pub fn receipt(event: &AuditEvent) -> Receipt {
     Receipt { seq: event.seq, event_id: event.event_id.clone(), chain_hash: event.chain_hash.clone() }
 }
 
-pub fn check_batch_size(n: usize) -> Result<(), AuditError> {
-    if n > MAX_BATCH {
-        return Err(AuditError::InvalidInput(format!(
-            "an append takes at most {MAX_BATCH} events; this one has {n}: split it"
-        )));
-    }
-    Ok(())
-}
-
 /// An in-process chain for unit tests of the steps that write audit events. It builds events
 /// exactly as the PostgreSQL log does, so what it holds verifies the same way.
 #[derive(Debug)]
@@ -136,18 +150,10 @@ impl<S: Signer> MemoryAuditLog<S> {
 
 impl<S: Signer> AuditSink for MemoryAuditLog<S> {
     async fn append(&self, events: Vec<NewEvent>) -> Result<Vec<Receipt>, AuditError> {
-        check_batch_size(events.len())?;
-        let prepared = events
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| prepare(e, &self.redactor, i))
-            .collect::<Result<Vec<_>, _>>()?;
+        let prepared = prepare_batch(events, &self.redactor)?;
         let mut state = self.state.lock().await;
         let mut head = state.0.clone();
-        let mut sealed = Vec::with_capacity(prepared.len());
-        for event in prepared {
-            sealed.push(seal(&self.signer, &mut head, event).await?);
-        }
+        let sealed = seal_batch(&self.signer, &mut head, prepared).await?;
         let receipts = sealed.iter().map(receipt).collect();
         state.0 = head;
         state.1.extend(sealed);

@@ -1,7 +1,7 @@
 //! The audit chain in PostgreSQL: `audit_events` (unique `seq` per chain) and
 //! `audit_chain_heads` (one row per chain, locked for the length of one batch).
 
-use crate::chain::{check_batch_size, prepare, receipt, seal, AuditSink, ChainHead, Receipt};
+use crate::chain::{prepare_batch, receipt, seal_batch, AuditSink, ChainHead, Receipt};
 use crate::error::AuditError;
 use crate::event::{AuditEvent, NewEvent, GENESIS_HASH};
 use crate::redact::Redactor;
@@ -56,16 +56,11 @@ pub async fn read_head(pool: &Pool, chain: &str) -> Result<ChainHead, AuditError
 
 impl<S: Signer> AuditSink for PgAuditLog<S> {
     async fn append(&self, events: Vec<NewEvent>) -> Result<Vec<Receipt>, AuditError> {
-        check_batch_size(events.len())?;
-        if events.is_empty() {
+        // Everything that does not depend on the head happens before the lock is taken.
+        let prepared = prepare_batch(events, &self.redactor)?;
+        if prepared.is_empty() {
             return Ok(Vec::new());
         }
-        // Everything that does not depend on the head happens before the lock is taken.
-        let prepared = events
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| prepare(e, &self.redactor, i))
-            .collect::<Result<Vec<_>, _>>()?;
 
         let mut client = db::client(&self.pool).await?;
         let tx = client.transaction().await.map_err(StoreError::query("begin an audit append"))?;
@@ -83,10 +78,7 @@ impl<S: Signer> AuditSink for PgAuditLog<S> {
             .map_err(StoreError::query("lock the audit chain head"))?;
         let mut head = ChainHead { next_seq: row.get(0), chain_hash: row.get(1) };
 
-        let mut sealed = Vec::with_capacity(prepared.len());
-        for event in prepared {
-            sealed.push(seal(&self.signer, &mut head, event).await?);
-        }
+        let sealed = seal_batch(&self.signer, &mut head, prepared).await?;
         insert_events(&tx, &self.chain, &sealed).await?;
         tx.execute(
             "UPDATE audit_chain_heads SET next_seq = $2, chain_hash = $3, updated_at = now() WHERE chain = $1",
