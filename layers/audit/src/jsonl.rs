@@ -13,45 +13,11 @@ use std::io::{BufRead, Write};
 /// Lines longer than this are not events (a payload is at most 256 KiB): refused, not buffered.
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 
-#[derive(Serialize)]
-struct LineOut<'a> {
-    seq: i64,
-    event_id: &'a str,
-    timestamp: &'a str,
-    event_type: &'a str,
-    actor: &'a str,
-    key_id: &'a str,
-    payload: &'a RawValue,
-    event_hash: &'a str,
-    previous_hash: &'a str,
-    signature: &'a str,
-    chain_hash: &'a str,
-}
-
-/// Write one event as one line.
-pub fn write_event(out: &mut impl Write, e: &AuditEvent) -> Result<(), AuditError> {
-    let canonical = canonical_json(&e.payload)?;
-    let payload = RawValue::from_string(canonical).map_err(|err| AuditError::InvalidInput(err.to_string()))?;
-    let line = LineOut {
-        seq: e.seq,
-        event_id: &e.event_id,
-        timestamp: &e.timestamp,
-        event_type: &e.event_type,
-        actor: &e.actor,
-        key_id: &e.key_id,
-        payload: &payload,
-        event_hash: &e.event_hash,
-        previous_hash: &e.previous_hash,
-        signature: &e.signature,
-        chain_hash: &e.chain_hash,
-    };
-    serde_json::to_writer(&mut *out, &line).map_err(|err| AuditError::InvalidInput(err.to_string()))?;
-    out.write_all(b"\n").map_err(|err| AuditError::io("export", err))
-}
-
-#[derive(Deserialize)]
+/// One line of an export, written from an event and read back without copying what need not
+/// be copied (strings borrow unless they hold escapes; the payload stays its raw text).
+#[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LineIn<'a> {
+struct Line<'a> {
     seq: i64,
     #[serde(borrow)]
     event_id: Cow<'a, str>,
@@ -73,6 +39,49 @@ struct LineIn<'a> {
     signature: Cow<'a, str>,
     #[serde(borrow)]
     chain_hash: Cow<'a, str>,
+}
+
+impl<'a> Line<'a> {
+    fn of(e: &'a AuditEvent, payload: &'a RawValue) -> Self {
+        Line {
+            seq: e.seq,
+            event_id: Cow::Borrowed(&e.event_id),
+            timestamp: Cow::Borrowed(&e.timestamp),
+            event_type: Cow::Borrowed(&e.event_type),
+            actor: Cow::Borrowed(&e.actor),
+            key_id: Cow::Borrowed(&e.key_id),
+            payload,
+            event_hash: Cow::Borrowed(&e.event_hash),
+            previous_hash: Cow::Borrowed(&e.previous_hash),
+            signature: Cow::Borrowed(&e.signature),
+            chain_hash: Cow::Borrowed(&e.chain_hash),
+        }
+    }
+
+    fn view(&self) -> EventView<'_> {
+        EventView {
+            seq: self.seq,
+            event_id: &self.event_id,
+            timestamp: &self.timestamp,
+            event_type: &self.event_type,
+            actor: &self.actor,
+            key_id: &self.key_id,
+            payload: PayloadView::Text(self.payload.get()),
+            event_hash: &self.event_hash,
+            previous_hash: &self.previous_hash,
+            signature: &self.signature,
+            chain_hash: &self.chain_hash,
+        }
+    }
+}
+
+/// Write one event as one line, its payload in canonical form.
+pub fn write_event(out: &mut impl Write, e: &AuditEvent) -> Result<(), AuditError> {
+    let canonical = canonical_json(&e.payload)?;
+    let payload = RawValue::from_string(canonical).map_err(|err| AuditError::InvalidInput(err.to_string()))?;
+    serde_json::to_writer(&mut *out, &Line::of(e, &payload))
+        .map_err(|err| AuditError::InvalidInput(err.to_string()))?;
+    out.write_all(b"\n").map_err(|err| AuditError::io("export", err))
 }
 
 /// Feed every line of an export to `verifier`. A line that is not an event is reported as
@@ -105,24 +114,8 @@ pub async fn verify_lines<S: Signer>(
         if text.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<LineIn<'_>>(text) {
-            Ok(line) => {
-                verifier
-                    .push(EventView {
-                        seq: line.seq,
-                        event_id: &line.event_id,
-                        timestamp: &line.timestamp,
-                        event_type: &line.event_type,
-                        actor: &line.actor,
-                        key_id: &line.key_id,
-                        payload: PayloadView::Text(line.payload.get()),
-                        event_hash: &line.event_hash,
-                        previous_hash: &line.previous_hash,
-                        signature: &line.signature,
-                        chain_hash: &line.chain_hash,
-                    })
-                    .await?
-            }
+        match serde_json::from_str::<Line<'_>>(text) {
+            Ok(line) => verifier.push(line.view()).await?,
             Err(e) => verifier.malformed(line_no, format!("not an audit event: {e}")),
         }
     }
