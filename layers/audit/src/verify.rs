@@ -133,6 +133,25 @@ pub struct EventView<'a> {
     pub chain_hash: &'a str,
 }
 
+impl EventView<'_> {
+    /// The event's fields, owned, with a null payload (for events kept past their line).
+    fn to_owned_without_payload(self) -> AuditEvent {
+        AuditEvent {
+            seq: self.seq,
+            event_id: self.event_id.to_owned(),
+            timestamp: self.timestamp.to_owned(),
+            event_type: self.event_type.to_owned(),
+            actor: self.actor.to_owned(),
+            key_id: self.key_id.to_owned(),
+            payload: Value::Null,
+            event_hash: self.event_hash.to_owned(),
+            previous_hash: self.previous_hash.to_owned(),
+            signature: self.signature.to_owned(),
+            chain_hash: self.chain_hash.to_owned(),
+        }
+    }
+}
+
 impl AuditEvent {
     pub fn view(&self) -> EventView<'_> {
         EventView {
@@ -181,28 +200,15 @@ impl Links {
     fn iter(&self) -> impl Iterator<Item = &Link> {
         std::iter::once(&self.first).chain(self.more.iter())
     }
-
-    fn first(&self) -> Option<&Link> {
-        Some(&self.first)
-    }
 }
 
 /// An event whose signature did not verify at its stored seq and whose predecessor (by link)
-/// has not been seen yet: it may have been moved, which the predecessor will tell.
+/// has not been seen yet: it may have been moved, which the predecessor will tell. The payload
+/// was checked already and is not kept.
 #[derive(Debug)]
 struct PendingSignature {
-    stored_seq: i64,
-    event_id: String,
-    timestamp: String,
-    event_type: String,
-    event_hash: String,
-    previous_hash: String,
-    previous: Option<[u8; 32]>,
-    actor: String,
-    key_id: String,
-    signature_hex: String,
+    event: AuditEvent,
     signature: Vec<u8>,
-    stored_chain: Option<[u8; 32]>,
 }
 
 #[derive(Debug)]
@@ -227,9 +233,9 @@ pub struct Verifier<'s, S: Signer> {
     anchor: Option<i64>,
 }
 
-/// A signature as stored: 64 hex digits of HMAC-SHA256 (KMS returns the same 32 bytes).
+/// A signature as stored: hex (32 bytes of HMAC-SHA256, from a keyring or from KMS).
 fn decode_signature(hex_text: &str) -> Option<Vec<u8>> {
-    hash_bytes(hex_text).map(|b| b.to_vec()).or_else(|| hex::decode(hex_text).ok().filter(|s| !s.is_empty()))
+    hex::decode(hex_text).ok().filter(|s| !s.is_empty())
 }
 
 /// The signed message of `e` at `seq`, written into a reused buffer.
@@ -362,19 +368,13 @@ impl<'s, S: Signer> Verifier<'s, S> {
             }
             MacCheck::Invalid => {
                 let moved_to = match &signature {
-                    Some(sig) => self.moved_seq(&e, previous, sig).await?,
+                    Some(sig) => self.moved_seq(&e, sig).await?,
                     None => None,
                 };
                 match moved_to {
                     Some(true_seq) => {
                         effective_seq = true_seq;
-                        self.at(
-                            true_seq,
-                            ProblemKind::Reordered,
-                            format!("seq {true_seq}"),
-                            format!("stored as seq {}", e.seq),
-                            format!("event {} was signed as seq {true_seq} but is stored as seq {}", e.event_id, e.seq),
-                        );
+                        self.reordered(true_seq, e.seq, e.event_id);
                         write_signed_message(&mut self.message, &e, true_seq);
                     }
                     None if signature.is_some()
@@ -383,18 +383,8 @@ impl<'s, S: Signer> Verifier<'s, S> {
                     {
                         // Its predecessor may still come (a moved event); decide then.
                         self.pending_signatures.push(PendingSignature {
-                            stored_seq: e.seq,
-                            event_id: e.event_id.to_owned(),
-                            timestamp: e.timestamp.to_owned(),
-                            event_type: e.event_type.to_owned(),
-                            event_hash: e.event_hash.to_owned(),
-                            previous_hash: e.previous_hash.to_owned(),
-                            previous,
-                            actor: e.actor.to_owned(),
-                            key_id: e.key_id.to_owned(),
-                            signature_hex: e.signature.to_owned(),
+                            event: e.to_owned_without_payload(),
                             signature: signature.clone().unwrap_or_default(),
-                            stored_chain,
                         });
                         let computed = chain_hash_bytes(&self.message, e.actor, e.key_id, e.signature);
                         self.record(e.seq, Link { stored: stored_chain, computed }, e.chain_hash);
@@ -535,30 +525,37 @@ impl<'s, S: Signer> Verifier<'s, S> {
         false
     }
 
+    /// The seq of the recent event whose chain hash is `previous` (-1 for the genesis hash).
+    fn predecessor_of(&self, previous: Option<[u8; 32]>) -> Option<i64> {
+        if previous.is_some() && previous == hash_bytes(GENESIS_HASH) {
+            return Some(-1);
+        }
+        self.recent.iter().rev().find(|(_, links)| links.iter().any(|l| l.matches(previous))).map(|(s, _)| *s)
+    }
+
     /// Whether some recent event goes by this hash (so a bad signature is not a moved event
     /// waiting for its predecessor).
     fn link_known(&self, previous: Option<[u8; 32]>) -> bool {
-        previous.is_none()
-            || previous == hash_bytes(GENESIS_HASH)
-            || self.recent.values().any(|links| links.iter().any(|l| l.matches(previous)))
+        previous.is_none() || self.predecessor_of(previous).is_some()
     }
 
     /// A signature that fails at the stored seq: does it hold at the seq after the event its
     /// link names? Then the event is authentic and was moved.
-    async fn moved_seq(
-        &self,
-        e: &EventView<'_>,
-        previous: Option<[u8; 32]>,
-        sig: &[u8],
-    ) -> Result<Option<i64>, AuditError> {
-        let predecessor = if previous == hash_bytes(GENESIS_HASH) {
-            Some(-1)
-        } else {
-            self.recent.iter().rev().find(|(_, links)| links.iter().any(|l| l.matches(previous))).map(|(s, _)| *s)
-        };
+    async fn moved_seq(&self, e: &EventView<'_>, sig: &[u8]) -> Result<Option<i64>, AuditError> {
+        let predecessor = self.predecessor_of(hash_bytes(e.previous_hash));
         let Some(candidate) = predecessor.map(|p| p + 1).filter(|c| *c != e.seq) else { return Ok(None) };
         let message = signed_message(e.event_id, e.timestamp, e.event_type, e.event_hash, e.previous_hash, candidate);
         Ok((self.signer.verify(e.key_id, message.as_bytes(), sig).await? == MacCheck::Valid).then_some(candidate))
+    }
+
+    fn reordered(&mut self, true_seq: i64, stored_seq: i64, event_id: &str) {
+        self.at(
+            true_seq,
+            ProblemKind::Reordered,
+            format!("seq {true_seq}"),
+            format!("stored as seq {stored_seq}"),
+            format!("event {event_id} was signed as seq {true_seq} but is stored as seq {stored_seq}"),
+        );
     }
 
     fn check_link(&mut self, seq: i64, previous: Option<[u8; 32]>, previous_hex: &str) {
@@ -580,8 +577,7 @@ impl<'s, S: Signer> Verifier<'s, S> {
         match self.recent.get(&(seq - 1)) {
             Some(links) => {
                 if !links.iter().any(|l| l.matches(previous)) {
-                    let expected =
-                        links.first().map(|l| hex::encode(l.stored.unwrap_or(l.computed))).unwrap_or_default();
+                    let expected = hex::encode(links.first.stored.unwrap_or(links.first.computed));
                     self.at(
                         seq,
                         ProblemKind::ChainBreak,
@@ -644,39 +640,18 @@ impl<'s, S: Signer> Verifier<'s, S> {
     async fn resolve_pending(&mut self, final_pass: bool) -> Result<(), AuditError> {
         let mut still = Vec::new();
         for p in std::mem::take(&mut self.pending_signatures) {
-            let predecessor = self
-                .recent
-                .iter()
-                .rev()
-                .find(|(_, links)| links.iter().any(|l| l.matches(p.previous)))
-                .map(|(s, _)| *s);
-            let candidate = predecessor.map(|s| s + 1).filter(|c| *c != p.stored_seq);
-            let verified = match candidate {
-                Some(c) => {
-                    let message =
-                        signed_message(&p.event_id, &p.timestamp, &p.event_type, &p.event_hash, &p.previous_hash, c);
-                    (self.signer.verify(&p.key_id, message.as_bytes(), &p.signature).await? == MacCheck::Valid)
-                        .then_some((c, message))
+            let e = p.event.view();
+            match self.moved_seq(&e, &p.signature).await? {
+                Some(true_seq) => {
+                    self.reordered(true_seq, e.seq, e.event_id);
+                    let mut message = String::new();
+                    write_signed_message(&mut message, &e, true_seq);
+                    let computed = chain_hash_bytes(&message, e.actor, e.key_id, e.signature);
+                    self.record(true_seq, Link { stored: hash_bytes(e.chain_hash), computed }, e.chain_hash);
                 }
-                None => None,
-            };
-            match verified {
-                Some((true_seq, message)) => {
-                    self.at(
-                        true_seq,
-                        ProblemKind::Reordered,
-                        format!("seq {true_seq}"),
-                        format!("stored as seq {}", p.stored_seq),
-                        format!(
-                            "event {} was signed as seq {true_seq} but is stored as seq {}",
-                            p.event_id, p.stored_seq
-                        ),
-                    );
-                    let computed = chain_hash_bytes(&message, &p.actor, &p.key_id, &p.signature_hex);
-                    let chain_hex = p.stored_chain.map(hex::encode).unwrap_or_default();
-                    self.record(true_seq, Link { stored: p.stored_chain, computed }, &chain_hex);
+                None if final_pass || self.link_known(hash_bytes(e.previous_hash)) => {
+                    self.bad_signature(e.seq, e.event_id, e.key_id)
                 }
-                None if final_pass || predecessor.is_some() => self.bad_signature(p.stored_seq, &p.event_id, &p.key_id),
                 None => still.push(p),
             }
         }
