@@ -16,7 +16,6 @@ use crate::error::AuditError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// The `previous_hash` of seq 0: 64 zeros, a value no SHA-256 output is expected to take.
@@ -127,22 +126,12 @@ pub fn storable_payload(value: Value) -> Value {
     }
 }
 
-/// The timestamp format of the chain: RFC 3339, UTC, microseconds, `Z`.
+/// The timestamp format of the chain: RFC 3339, UTC, always six fraction digits and `Z`, so
+/// exports are easy to diff and sort.
 pub fn format_timestamp(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    let micros = at.replace_nanosecond(at.nanosecond() / 1_000 * 1_000).unwrap_or(at);
-    let mut s = micros.format(&Rfc3339).unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned());
-    // Rfc3339 drops trailing zero fractions; a fixed width keeps exports easy to diff.
-    if !s.contains('.') {
-        s.insert_str(s.len() - 1, ".000000");
-    } else {
-        let dot = s.find('.').unwrap_or(0);
-        let frac_len = s.len() - 1 - dot - 1;
-        if frac_len < 6 {
-            s.insert_str(s.len() - 1, &"0".repeat(6 - frac_len));
-        }
-    }
-    s
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+    at.to_offset(time::UtcOffset::UTC).format(FORMAT).unwrap_or_else(|_| "1970-01-01T00:00:00.000000Z".to_owned())
 }
 
 /// `event_id|timestamp|event_type|event_hash|previous_hash|seq`

@@ -205,16 +205,9 @@ fn new_key_document(id: &str) -> Result<KeyDocument, AuditError> {
 
 /// A key id that says when the key was made: `audit-YYYYMMDDTHHMMSSZ`, with a suffix if taken.
 fn fresh_key_id(doc: Option<&KeyringDocument>) -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let base = format!(
-        "audit-{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+        time::macros::format_description!("audit-[year][month][day]T[hour][minute][second]Z");
+    let base = time::OffsetDateTime::now_utc().format(FORMAT).unwrap_or_else(|_| "audit".to_owned());
     let taken = |id: &str| doc.is_some_and(|d| d.keys.iter().any(|k| k.id == id));
     (1..).map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") }).find(|id| !taken(id)).unwrap_or(base)
 }
@@ -294,9 +287,16 @@ fn write_key_file(path: &Path, doc: &KeyringDocument, create_new: bool) -> Resul
     }
     let mut file = options.open(&tmp).map_err(|e| AuditError::io(tmp.display(), e))?;
     file.write_all(text.as_bytes()).and_then(|_| file.sync_all()).map_err(|e| AuditError::io(tmp.display(), e))?;
-    if create_new && path.exists() {
+    if create_new {
+        // A hard link fails if the name exists: two first uses cannot both create a key.
+        let linked = std::fs::hard_link(&tmp, path);
         let _ = std::fs::remove_file(&tmp);
-        return Err(AuditError::Key(format!("key file {} appeared while it was being created", path.display())));
+        return linked.map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                AuditError::Key(format!("key file {} appeared while it was being created; run again", path.display()))
+            }
+            _ => AuditError::io(path.display(), e),
+        });
     }
     std::fs::rename(&tmp, path).map_err(|e| AuditError::io(path.display(), e))
 }
