@@ -75,12 +75,15 @@ pub async fn run(config: &Config, command: AuditCommand) -> ExitCode {
 }
 
 async fn dispatch(config: &Config, command: AuditCommand) -> Result<ExitCode> {
+    // Loaded once, and only when the keys or checkpoints live in AWS.
+    let aws = aws_config_if_needed(config).await;
+    let aws = aws.as_ref();
     match command {
         AuditCommand::Append { event_type, payload, actor } => {
             let payload = read_payload(&payload)?;
             let actor =
                 actor.unwrap_or_else(|| format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into())));
-            with_log(config, |log| async move {
+            with_log(config, aws, |log| async move {
                 let receipts = log.append(vec![NewEvent::new(event_type, actor, payload)]).await?;
                 for r in receipts {
                     println!("appended seq {} (event {}, chain hash {})", r.seq, r.event_id, r.chain_hash);
@@ -90,7 +93,7 @@ async fn dispatch(config: &Config, command: AuditCommand) -> Result<ExitCode> {
             .await
         }
         AuditCommand::Export { jsonl } => {
-            with_log(config, |log| async move {
+            with_log(config, aws, |log| async move {
                 let written = if jsonl.as_os_str() == "-" {
                     ops::export(&log, &mut std::io::BufWriter::new(std::io::stdout().lock())).await?
                 } else {
@@ -104,12 +107,11 @@ async fn dispatch(config: &Config, command: AuditCommand) -> Result<ExitCode> {
             .await
         }
         AuditCommand::Checkpoint { out } => {
-            let aws = aws_config_if_needed(config).await;
             let store = match out {
                 Some(path) => AnyCheckpointStore::File(FileCheckpointStore::new(path)),
-                None => setup::checkpoint_store(&config.audit, aws.as_ref())?,
+                None => setup::checkpoint_store(&config.audit, aws)?,
             };
-            with_log(config, |log| async move {
+            with_log(config, aws, |log| async move {
                 let outcome = ops::checkpoint(&log, &store).await?;
                 match &outcome.checkpoint {
                     Some(cp) => {
@@ -133,16 +135,17 @@ async fn dispatch(config: &Config, command: AuditCommand) -> Result<ExitCode> {
             .await
         }
         AuditCommand::Verify { jsonl, checkpoint, json } => {
-            let aws = aws_config_if_needed(config).await;
             let checkpoint = match checkpoint {
                 Some(path) => Some(read_checkpoint(&path)?),
-                None => setup::checkpoint_store(&config.audit, aws.as_ref())?.latest().await?,
+                None => setup::checkpoint_store(&config.audit, aws)?.latest().await?,
             };
             let report = match jsonl {
                 Some(path) => {
                     // Offline: only the keys are needed, never the database; and verification
                     // never creates a key file.
-                    let signer = verifying_signer(config, aws.as_ref()).await?;
+                    let signer = setup::verifying_signer(&config.audit, aws).await.with_context(|| {
+                        "the audit keys are needed to verify (SECOPS_AUDIT_KEY_FILE, SECOPS_AUDIT_KMS_KEY_ID or SECOPS_AUDIT_KEY_PARAMETER)"
+                    })?;
                     let checkpoint = ops::checkpoint_for_chain(checkpoint, &config.audit.chain, "the checkpoint")?;
                     let (source, mut input): (String, Box<dyn std::io::BufRead>) = if path.as_os_str() == "-" {
                         ("standard input".into(), Box::new(BufReader::new(std::io::stdin().lock())))
@@ -152,7 +155,9 @@ async fn dispatch(config: &Config, command: AuditCommand) -> Result<ExitCode> {
                     };
                     ops::verify_export(&mut input, &source, &signer, checkpoint).await?
                 }
-                None => with_log(config, |log| async move { Ok(ops::verify_table(&log, checkpoint).await?) }).await?,
+                None => {
+                    with_log(config, aws, |log| async move { Ok(ops::verify_table(&log, checkpoint).await?) }).await?
+                }
             };
             print_report(&report, json);
             Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
@@ -197,25 +202,14 @@ async fn aws_config_if_needed(config: &Config) -> Option<aws_config::SdkConfig> 
     }
 }
 
-/// For verification a missing key file is an error (a new key could verify nothing).
-async fn verifying_signer(config: &Config, aws: Option<&aws_config::SdkConfig>) -> Result<AnySigner> {
-    match &config.audit.keys {
-        AuditKeySource::File(path) => Ok(AnySigner::Keyring(load_key_file(Path::new(path)).with_context(|| {
-            "the audit key file is needed to verify (set SECOPS_AUDIT_KEY_FILE, or SECOPS_AUDIT_KMS_KEY_ID / SECOPS_AUDIT_KEY_PARAMETER)"
-        })?)),
-        _ => Ok(setup::signer(&config.audit, aws).await?),
-    }
-}
-
 /// Open the database (the private cluster by default), make sure the schema is current, and
 /// run `f` with the chain; the cluster is stopped again if this command started it.
-async fn with_log<T, F, Fut>(config: &Config, f: F) -> Result<T>
+async fn with_log<T, F, Fut>(config: &Config, aws: Option<&aws_config::SdkConfig>, f: F) -> Result<T>
 where
     F: FnOnce(PgAuditLog<AnySigner>) -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
-    let aws = aws_config_if_needed(config).await;
-    let signer = setup::signer(&config.audit, aws.as_ref()).await?;
+    let signer = setup::signer(&config.audit, aws).await?;
     let redactor = setup::redactor(&config.audit, &signer, Destination::Audit).await?;
     let database = Database::open(config).await?;
     let outcome = async {

@@ -19,7 +19,7 @@ pub struct Database {
 impl Database {
     pub async fn open(config: &Config) -> Result<Database> {
         let settings = secops_aws::AwsSettings::from_config(config);
-        if let Some(url) = secops_aws::resolve_database_url(config, &settings)
+        if let Some(url) = secops_aws::resolve_database_url(config, &settings, None)
             .await
             .context("reading the database URL from SSM (SECOPS_DATABASE_URL_PARAMETER)")?
         {

@@ -4,7 +4,9 @@
 use crate::checkpoint::{AnyCheckpointStore, FileCheckpointStore, SsmCheckpointStore};
 use crate::error::AuditError;
 use crate::redact::{CorrelationKey, Destination, Policy, Redactor};
-use crate::signer::{derive_correlation_key, load_or_create_key_file, load_ssm_keyring, AnySigner, KmsSigner};
+use crate::signer::{
+    derive_correlation_key, load_key_file, load_or_create_key_file, load_ssm_keyring, AnySigner, KmsSigner,
+};
 use aws_config::SdkConfig;
 use secops_core::{AuditConfig, AuditKeySource, CheckpointTarget};
 use std::path::Path;
@@ -29,6 +31,15 @@ pub async fn signer(config: &AuditConfig, aws: Option<&SdkConfig>) -> Result<Any
         }
         AuditKeySource::File(path) => AnySigner::Keyring(load_or_create_key_file(Path::new(path))?),
     })
+}
+
+/// The signer for verification only: a missing key file is an error here, because a key
+/// created now could verify nothing.
+pub async fn verifying_signer(config: &AuditConfig, aws: Option<&SdkConfig>) -> Result<AnySigner, AuditError> {
+    match &config.keys {
+        AuditKeySource::File(path) => Ok(AnySigner::Keyring(load_key_file(Path::new(path))?)),
+        _ => signer(config, aws).await,
+    }
 }
 
 pub fn checkpoint_store(config: &AuditConfig, aws: Option<&SdkConfig>) -> Result<AnyCheckpointStore, AuditError> {

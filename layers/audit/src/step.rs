@@ -68,7 +68,7 @@ impl AuditStep<AnyCheckpointStore> {
     pub async fn from_config(config: &Config) -> Result<Self, AuditError> {
         let settings = secops_aws::AwsSettings::from_config(config);
         let aws = secops_aws::load_sdk_config(&settings).await;
-        let url = secops_aws::resolve_database_url(config, &settings).await?.ok_or_else(|| {
+        let url = secops_aws::resolve_database_url(config, &settings, Some(&aws)).await?.ok_or_else(|| {
             AuditError::InvalidInput(
                 "the audit function needs SECOPS_DATABASE_URL or SECOPS_DATABASE_URL_PARAMETER".into(),
             )

@@ -45,7 +45,7 @@ async fn database_url_comes_from_an_ssm_secure_string() {
         .unwrap();
     let config =
         Config::from_lookup(|k| (k == "SECOPS_DATABASE_URL_PARAMETER").then(|| "/secops/database-url".into())).unwrap();
-    let url = secops_aws::resolve_database_url(&config, &settings).await.unwrap().unwrap();
+    let url = secops_aws::resolve_database_url(&config, &settings, None).await.unwrap().unwrap();
     assert_eq!(url.expose_secret(), "postgresql://secops:s3cret@db.internal:5432/secops");
 
     // A missing parameter is Permanent and names the operation.
