@@ -84,9 +84,12 @@ async fn a_reformatted_export_still_verifies_because_the_payload_hash_is_canonic
     // Reorder the payload's keys and spell 7.5 as 7.50: the canonical form is the same.
     let changed: Vec<String> = lines
         .iter()
-        .map(|l| l.replace("\"score\":7.5", "\"score\":7.50").replacen("{\"finding\"", "{\"zz\":1,\"finding\"", 0))
+        .map(|l| {
+            l.replace(",\"score\":7.5}", "}")
+                .replace("\"payload\":{\"finding\"", "\"payload\":{\"score\":7.50,\"finding\"")
+        })
         .collect();
-    assert_ne!(changed, lines);
+    assert!(changed.iter().all(|l| l.contains("\"payload\":{\"score\":7.50,\"finding\"")), "{changed:?}");
     assert!(verify_lines(&ring, &changed, None).await.ok);
 }
 
@@ -245,8 +248,8 @@ async fn corrupt_lines_are_malformed_with_their_line_number_and_the_walk_goes_on
     assert_eq!(malformed, vec![Some(3), Some(5)], "{report:#?}");
     assert!(kinds(&report).contains(&(Some(2), ProblemKind::SeqGap)), "the lost event is a gap: {report:#?}");
     assert!(
-        report.problems[0].message.starts_with("line")
-            || report.problems.iter().any(|p| p.message.starts_with("line 3:"))
+        report.problems.iter().any(|p| p.kind == ProblemKind::Malformed && p.message.starts_with("line 3: ")),
+        "{report:#?}"
     );
 }
 
