@@ -1,0 +1,21 @@
+//! `secops-soar`: the decide capability — the per-finding workflow from a Security Hub event to
+//! exactly one outcome (do nothing, suppress, close the ticket, remediate or ticket a failed
+//! control, handle an incident), recorded in Security Hub and the hot state store, idempotently.
+//!
+//! Pieces: [`route`] (the decision table), [`policy`] (suppression rules, environment weights,
+//! ticket deadlines, incident responses — one YAML document), [`score`], [`incident`]
+//! (classification), [`account`], [`controls`], [`state`] (the hot state store), [`hub`]
+//! (Security Hub writes), [`tickets`] (the ticket lifecycle), [`quarantine`] (EC2 isolation),
+//! [`decide`] and [`step`] (what the state machines call).
+#![forbid(unsafe_code)]
+
+pub mod account;
+pub mod controls;
+pub mod error;
+pub mod hub;
+pub mod policy;
+pub mod quarantine;
+pub mod state;
+pub mod tickets;
+
+pub use error::{Result, SoarError};
