@@ -124,37 +124,42 @@ pub fn report(result: &ExecutionResult, output: Output) -> ExitCode {
     }
 }
 
-/// What each step's capability is, for the "not built yet" refusal (same words as the Lambdas).
-const STEP_CAPABILITIES: [(&str, &str); 7] = [
-    ("collect", "inventory collection"),
-    ("reconcile", "reconciliation"),
-    ("decide", "the per-finding decision"),
-    ("remediate", "auto-remediation"),
-    ("triage", "triage"),
-    ("notify", "notification"),
-    ("audit", "the audit log"),
-];
-
 /// `secops run MACHINE`: a machine from `statemachines/`, wired per the template, with every step
 /// in-process and the analyst as a subprocess reporting to a loopback callback endpoint.
-pub async fn run_machine(machine: &str, template: &Path, options: &RunOptions) -> anyhow::Result<ExitCode> {
+pub async fn run_machine(
+    config: &secops_core::Config,
+    machine: &str,
+    template: &Path,
+    options: &RunOptions,
+) -> anyhow::Result<ExitCode> {
+    let database = crate::database::Database::open(config).await?;
+    let outcome = async {
+        secops_store::db::migrate(database.url()).await?;
+        let steps = crate::steps::LocalSteps::open(config, database.url()).await?;
+        let mut registry = TaskRegistry::new();
+        steps.register(&mut registry, None);
+        let result = run_wired(machine, template, options, registry).await?;
+        Ok::<_, anyhow::Error>(report(&result, options.output))
+    }
+    .await;
+    database.finish()?;
+    outcome
+}
+
+/// Run `machine` from `template` over `registry` (plus the analyst as a subprocess reporting to
+/// a loopback callback endpoint), and return the finished execution.
+pub async fn run_wired(
+    machine: &str,
+    template: &Path,
+    options: &RunOptions,
+    mut registry: TaskRegistry,
+) -> anyhow::Result<ExecutionResult> {
     use secops_asl::callback_server::CallbackServer;
     use secops_asl::ecs_task::{AnalystTaskRunner, RESOURCE as ECS_TASK};
     use secops_asl::local::LocalMachines;
 
     let hub = secops_asl::CallbackHub::new();
     let server = CallbackServer::start(hub.clone()).await.context("starting the loopback callback endpoint")?;
-    let mut registry = TaskRegistry::new();
-    // Registered by step name: a function ARN in any region or account finds its handler by name.
-    for (step, capability) in STEP_CAPABILITIES {
-        registry.function(
-            step,
-            secops_asl::tasks::function(move |_| async move {
-                let e = secops_core::StepError::not_built_yet(step, capability);
-                Err(secops_asl::TaskFailure::new(e.name(), e.message))
-            }),
-        );
-    }
     let analyst = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("analyst")));
     if let Some(analyst) = analyst.filter(|p| p.is_file()) {
         let base_env: Vec<(String, String)> =
@@ -162,13 +167,16 @@ pub async fn run_machine(machine: &str, template: &Path, options: &RunOptions) -
         let runner = AnalystTaskRunner::new(analyst, server.endpoint_url()).with_base_env(base_env);
         registry.integration(ECS_TASK, Arc::new(runner));
     }
-    let (input, executor) = options.prepare(registry, hub)?;
-    let machines = LocalMachines::load(template, &executor).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let Some(local) = machines.get(machine) else {
-        let known: Vec<&str> = machines.machines.keys().map(String::as_str).collect();
-        bail!("there is no state machine '{machine}' in {} (known: {})", template.display(), known.join(", "));
-    };
-    let result = executor.run(&local.machine, &local.name, input).await;
+    let outcome = async {
+        let (input, executor) = options.prepare(registry, hub)?;
+        let machines = LocalMachines::load(template, &executor).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let Some(local) = machines.get(machine) else {
+            let known: Vec<&str> = machines.machines.keys().map(String::as_str).collect();
+            bail!("there is no state machine '{machine}' in {} (known: {})", template.display(), known.join(", "));
+        };
+        Ok(executor.run(&local.machine, &local.name, input).await)
+    }
+    .await;
     server.stop().await;
-    Ok(report(&result, options.output))
+    outcome
 }

@@ -4,8 +4,10 @@ mod asff_check;
 mod asl;
 mod audit;
 mod database;
+mod decide;
 mod demo;
 mod redact;
+mod steps;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -49,6 +51,23 @@ enum Command {
         #[arg(long)]
         policy_file: Option<PathBuf>,
     },
+    /// Decide one EventBridge event of Security Hub findings: run findings.asl.json (suppress,
+    /// ticket, remediate, incident) and print each finding's route, score and reason.
+    Decide {
+        /// The event (`-` for standard input).
+        #[arg(long)]
+        event: PathBuf,
+        /// Only decide; change nothing (no claims, tickets or status writes).
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value = "template.yaml")]
+        template: PathBuf,
+    },
+    /// The decide policy: suppression rules, environment weights, ticket deadlines, incident responses.
+    #[command(subcommand)]
+    Policy(decide::PolicyCommand),
     /// Run one of the product's state machines (findings, remediation, incidents, inventory,
     /// triage, housekeeping) in-process, wired exactly as template.yaml wires it on AWS.
     Run {
@@ -148,7 +167,13 @@ fn main() -> ExitCode {
             Command::Demo => demo::run(&config).await,
             Command::Asl(AslCommand::Run { definition, run }) => asl::run_definition(&definition, &run.into()).await,
             Command::Asl(AslCommand::Validate { files }) => asl::validate(&files),
-            Command::Run { machine, template, run } => asl::run_machine(&machine, &template, &run.into()).await,
+            Command::Run { machine, template, run } => {
+                asl::run_machine(&config, &machine, &template, &run.into()).await
+            }
+            Command::Decide { event, dry_run, json, template } => {
+                decide::run(&config, &event, &template, dry_run, json).await
+            }
+            Command::Policy(command) => decide::policy(&config, command).await,
             Command::Audit(command) => Ok(audit::run(&config, command).await),
             Command::Redact { policy, json, detect, policy_file } => {
                 let policy_file = policy_file.or_else(|| config.audit.redaction_policy_file.clone().map(PathBuf::from));

@@ -67,7 +67,7 @@ fn template_builds_each_step_binary_once() {
 const ACTIONS: [(&str, &[&str]); 7] = [
     ("collect", &["collect"]),
     ("reconcile", &["reconcile"]),
-    ("decide", &["decide", "suppress_finding", "resolve_finding", "classify_incident"]),
+    ("decide", &["decide", "suppress_finding", "resolve_finding", "classify_incident", "sync_enabled_controls"]),
     ("remediate", &["remediate"]),
     ("triage", &["select_findings"]),
     (
@@ -341,6 +341,13 @@ fn every_function_call_names_its_step_and_an_action_the_step_knows() {
     // Steps that are built answer every action the machines send them.
     for action in actions["audit"] {
         assert!(secops_audit::step::ACTIONS.contains(action), "the audit function does not handle '{action}'");
+    }
+    for action in actions["decide"] {
+        assert!(secops_soar::step::DECIDE_ACTIONS.contains(action), "the decide function does not handle '{action}'");
+    }
+    // The notify issue builds the outbox and the triage summary; the ticket actions are built.
+    for action in actions["notify"].iter().filter(|a| !["replay_outbox", "summarize_triage"].contains(a)) {
+        assert!(secops_soar::step::TICKET_ACTIONS.contains(action), "the notify function does not handle '{action}'");
     }
 }
 

@@ -72,6 +72,124 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `SECOPS_AUDIT_*`: where the audit chain's keys and checkpoints live.
     pub audit: AuditConfig,
+    /// `SECOPS_DEFER_*`, the decide adapters and the policy file.
+    pub decide: DecideConfig,
+}
+
+/// Where the hot per-event state lives (DESIGN §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HotStateStore {
+    /// The PostgreSQL tables of migration V003 (the single binary's default).
+    Postgres,
+    /// `SECOPS_TICKETS_TABLE` and `SECOPS_STATE_TABLE` (both, or neither).
+    DynamoDb { tickets_table: String, state_table: String },
+}
+
+/// Where finding status writes go: `SECOPS_FINDINGS_HUB`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingsHubTarget {
+    /// Security Hub BatchUpdateFindings (`securityhub`).
+    SecurityHub,
+    /// The `finding_updates` table (`postgres`, the default).
+    Postgres,
+}
+
+/// Where account data comes from: `SECOPS_ACCOUNT_DIRECTORY`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountSource {
+    /// AWS Organizations (`organizations`).
+    Organizations,
+    /// A YAML/JSON file of accounts (any other value: its path). Default `<state_dir>/accounts.yaml`.
+    File(String),
+}
+
+/// How incidents isolate instances: `SECOPS_QUARANTINE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuarantineMode {
+    /// Change nothing; write the plan to `<state_dir>/quarantine-plans.jsonl` (`plan`, the default).
+    PlanOnly,
+    /// Really isolate through the EC2 API in the member account (`ec2`).
+    Ec2,
+}
+
+#[derive(Debug, Clone)]
+pub struct DecideConfig {
+    /// `SECOPS_DEFER_INCIDENTS`: incidents end in do_nothing.
+    pub defer_incidents: bool,
+    /// `SECOPS_DEFER_AUTOREMEDIATIONS`: remediable controls end in do_nothing.
+    pub defer_autoremediations: bool,
+    /// `SECOPS_DEFER_TEAM_FIXES`: team tickets are not opened.
+    pub defer_team_fixes: bool,
+    /// `SECOPS_POLICY_FILE`: read the decide policy from this YAML file instead of the state
+    /// store (where `secops policy load` puts it) or the built-in default.
+    pub policy_file: Option<String>,
+    pub state_store: HotStateStore,
+    pub findings_hub: FindingsHubTarget,
+    pub accounts: AccountSource,
+    pub quarantine: QuarantineMode,
+    /// `SECOPS_TICKETS_DIR`: the file ticketing adapter's folder, default `<state_dir>/tickets`.
+    pub tickets_dir: String,
+    /// `SECOPS_ALERTS_FILE`: incident alerts as JSON lines, default `<state_dir>/alerts.jsonl`.
+    pub alerts_file: String,
+}
+
+impl DecideConfig {
+    fn from_vars(var: &dyn Fn(&str) -> Option<String>, state_dir: &str) -> Result<Self, ConfigError> {
+        let flag = |name: &'static str| -> Result<bool, ConfigError> {
+            match var(name) {
+                None => Ok(false),
+                Some(v) => {
+                    parse_bool(&v).ok_or(ConfigError { var: name, value: v, expected: "true/false, yes/no or 1/0" })
+                }
+            }
+        };
+        let state_store = match (var("SECOPS_TICKETS_TABLE"), var("SECOPS_STATE_TABLE")) {
+            (Some(tickets_table), Some(state_table)) => HotStateStore::DynamoDb { tickets_table, state_table },
+            (None, None) => HotStateStore::Postgres,
+            (one, _) => {
+                return Err(ConfigError {
+                    var: if one.is_some() { "SECOPS_STATE_TABLE" } else { "SECOPS_TICKETS_TABLE" },
+                    value: String::new(),
+                    expected: "both SECOPS_TICKETS_TABLE and SECOPS_STATE_TABLE (DynamoDB), or neither (PostgreSQL)",
+                })
+            }
+        };
+        let findings_hub = match var("SECOPS_FINDINGS_HUB").as_deref() {
+            None | Some("postgres") => FindingsHubTarget::Postgres,
+            Some("securityhub") => FindingsHubTarget::SecurityHub,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "SECOPS_FINDINGS_HUB",
+                    value: other.into(),
+                    expected: "securityhub or postgres",
+                })
+            }
+        };
+        let accounts = match var("SECOPS_ACCOUNT_DIRECTORY") {
+            Some(v) if v == "organizations" => AccountSource::Organizations,
+            Some(path) => AccountSource::File(path),
+            None => AccountSource::File(format!("{state_dir}/accounts.yaml")),
+        };
+        let quarantine = match var("SECOPS_QUARANTINE").as_deref() {
+            None | Some("plan") => QuarantineMode::PlanOnly,
+            Some("ec2") => QuarantineMode::Ec2,
+            Some(other) => {
+                return Err(ConfigError { var: "SECOPS_QUARANTINE", value: other.into(), expected: "plan or ec2" })
+            }
+        };
+        Ok(DecideConfig {
+            defer_incidents: flag("SECOPS_DEFER_INCIDENTS")?,
+            defer_autoremediations: flag("SECOPS_DEFER_AUTOREMEDIATIONS")?,
+            defer_team_fixes: flag("SECOPS_DEFER_TEAM_FIXES")?,
+            policy_file: var("SECOPS_POLICY_FILE"),
+            state_store,
+            findings_hub,
+            accounts,
+            quarantine,
+            tickets_dir: var("SECOPS_TICKETS_DIR").unwrap_or_else(|| format!("{state_dir}/tickets")),
+            alerts_file: var("SECOPS_ALERTS_FILE").unwrap_or_else(|| format!("{state_dir}/alerts.jsonl")),
+        })
+    }
 }
 
 /// Where the audit chain's signing keys come from.
@@ -224,6 +342,7 @@ impl Config {
 
         let state_dir = var("SECOPS_STATE_DIR").unwrap_or_else(|| ".secops".to_owned());
         let audit = AuditConfig::from_vars(&var, &state_dir)?;
+        let decide = DecideConfig::from_vars(&var, &state_dir)?;
 
         Ok(Config {
             database,
@@ -235,6 +354,7 @@ impl Config {
             state_dir,
             log_format,
             audit,
+            decide,
         })
     }
 }

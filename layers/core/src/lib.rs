@@ -12,5 +12,8 @@ pub mod json;
 pub mod scratchpad;
 
 pub use analyst_task::AnalystTask;
-pub use config::{AuditConfig, AuditKeySource, CheckpointTarget, Config, ConfigError, DatabaseSource, LogFormat};
+pub use config::{
+    AccountSource, AuditConfig, AuditKeySource, CheckpointTarget, Config, ConfigError, DatabaseSource, DecideConfig,
+    FindingsHubTarget, HotStateStore, LogFormat, QuarantineMode,
+};
 pub use error::{ErrorClass, StepError};

@@ -10,12 +10,22 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod clock;
 pub mod controls;
+pub mod decide;
+pub mod deps;
 pub mod error;
 pub mod hub;
+pub mod incident;
 pub mod policy;
 pub mod quarantine;
+pub mod respond;
+pub mod route;
+pub mod score;
+pub mod setup;
 pub mod state;
+pub mod step;
 pub mod tickets;
 
+pub use deps::{Settings, Soar};
 pub use error::{Result, SoarError};

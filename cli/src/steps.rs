@@ -1,0 +1,110 @@
+//! The step handlers that are built, in-process, for `secops run` and `secops decide`: the same
+//! code the Lambda functions run, over the single binary's adapters (PostgreSQL, files).
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use secops_asl::tasks::function;
+use secops_asl::{TaskFailure, TaskRegistry};
+use secops_audit::redact::Destination;
+use secops_audit::step::AuditStep;
+use secops_audit::{setup as audit_setup, PgAuditLog};
+use secops_core::{Config, StepError};
+use secops_soar::step::{DecideStep, TicketStep};
+use secops_soar::Soar;
+use serde_json::Value;
+
+/// What each step's capability is, for the "not built yet" refusal (same words as the Lambdas).
+const NOT_BUILT: [(&str, &str); 4] = [
+    ("collect", "inventory collection"),
+    ("reconcile", "reconciliation"),
+    ("remediate", "auto-remediation"),
+    ("triage", "triage"),
+];
+
+/// Every `decide` answer, kept for printing.
+pub type Decisions = Arc<Mutex<Vec<Value>>>;
+
+pub struct LocalSteps {
+    pub soar: Soar,
+    decide: DecideStep,
+    tickets: TicketStep,
+    audit: Arc<AuditStep>,
+}
+
+fn failure(e: StepError) -> TaskFailure {
+    TaskFailure::new(e.name(), e.message)
+}
+
+impl LocalSteps {
+    /// Build the steps over the database at `url` (already migrated).
+    pub async fn open(config: &Config, url: &str) -> Result<LocalSteps> {
+        let pool = secops_store::db::connect_pool(url, 4).await?;
+        let aws = if secops_soar::setup::needs_aws(config) || audit_setup::needs_aws(&config.audit) {
+            Some(secops_aws::load_sdk_config(&secops_aws::AwsSettings::from_config(config)).await)
+        } else {
+            None
+        };
+        let soar =
+            secops_soar::setup::soar(config, Some(pool.clone()), aws.as_ref()).await.context("setting up decide")?;
+        let signer = audit_setup::signer(&config.audit, aws.as_ref()).await?;
+        let redactor = audit_setup::redactor(&config.audit, &signer, Destination::Audit).await?;
+        let checkpoints = audit_setup::checkpoint_store(&config.audit, aws.as_ref())?;
+        let log = PgAuditLog::new(pool, config.audit.chain.clone(), signer, redactor);
+        Ok(LocalSteps {
+            decide: DecideStep::new(soar.clone()),
+            tickets: TicketStep::new(soar.clone()),
+            soar,
+            audit: Arc::new(AuditStep::new(log, checkpoints)),
+        })
+    }
+
+    /// Register decide, notify (its ticket actions) and audit by step name; the steps whose
+    /// capability is not built yet refuse with `InvalidInput`. `decisions` collects every
+    /// `decide` answer.
+    pub fn register(&self, registry: &mut TaskRegistry, decisions: Option<Decisions>) {
+        let decide = self.decide.clone();
+        registry.function(
+            "decide",
+            function(move |input: Value| {
+                let (decide, decisions) = (decide.clone(), decisions.clone());
+                async move {
+                    let is_decide = input.get("action").and_then(Value::as_str) == Some("decide");
+                    let out = decide.handle(input).await.map_err(failure)?;
+                    if let (true, Some(d)) = (is_decide, decisions) {
+                        d.lock().unwrap_or_else(|p| p.into_inner()).push(out.clone());
+                    }
+                    Ok(out)
+                }
+            }),
+        );
+        let tickets = self.tickets.clone();
+        registry.function(
+            "notify",
+            function(move |input: Value| {
+                let tickets = tickets.clone();
+                async move {
+                    let action = input.get("action").and_then(Value::as_str).unwrap_or_default();
+                    if !TicketStep::handles(action) {
+                        return Err(failure(StepError::not_built_yet("notify", "notification (Jira, Slack, outbox)")));
+                    }
+                    tickets.handle(input).await.map_err(failure)
+                }
+            }),
+        );
+        let audit = self.audit.clone();
+        registry.function(
+            "audit",
+            function(move |input: Value| {
+                let audit = audit.clone();
+                async move { audit.handle(input).await.map_err(failure) }
+            }),
+        );
+        for (step, capability) in NOT_BUILT {
+            registry.function(
+                step,
+                function(move |_| async move { Err(failure(StepError::not_built_yet(step, capability))) }),
+            );
+        }
+    }
+}
