@@ -112,6 +112,15 @@ pub async fn run(
 }
 
 fn row(index: usize, pad: &Value, outcome: Option<&Value>) -> Value {
+    if let Some(error) = pad.get("error").filter(|_| pad.get("decision").is_none()) {
+        return json!({
+            "index": index,
+            "finding_id": pad.pointer("/finding/Id"),
+            "error": error,
+            "class": pad.get("class"),
+            "outcome": outcome.map(|o| o.get("outcome").cloned().unwrap_or_else(|| o["status"].clone())),
+        });
+    }
     json!({
         "index": index,
         "finding_id": pad.pointer("/finding/Id"),
@@ -145,7 +154,13 @@ fn print_rows(rows: &[Value], json_out: bool) {
                 text("reason")
             );
         } else {
-            println!("#{:<3} not decided: {} {}", text("index"), text("error"), text("status"));
+            println!(
+                "#{:<3} not decided ({}), outcome {}: {}",
+                text("index"),
+                text("class"),
+                text("outcome"),
+                text("error")
+            );
         }
     }
 }

@@ -22,7 +22,7 @@ const NOT_BUILT: [(&str, &str); 4] = [
     ("triage", "triage"),
 ];
 
-/// Every `decide` answer, kept for printing.
+/// Every `decide` answer (the scratchpad, or `{finding: {Id}, error, class}`), kept for printing.
 pub type Decisions = Arc<Mutex<Vec<Value>>>;
 
 pub struct LocalSteps {
@@ -70,11 +70,16 @@ impl LocalSteps {
                 let (decide, decisions) = (decide.clone(), decisions.clone());
                 async move {
                     let is_decide = input.get("action").and_then(Value::as_str) == Some("decide");
-                    let out = decide.handle(input).await.map_err(failure)?;
+                    let finding_id = input.pointer("/finding/Id").cloned().unwrap_or(Value::Null);
+                    let out = decide.handle(input).await;
                     if let (true, Some(d)) = (is_decide, decisions) {
-                        d.lock().unwrap_or_else(|p| p.into_inner()).push(out.clone());
+                        let seen = match &out {
+                            Ok(pad) => pad.clone(),
+                            Err(e) => serde_json::json!({"finding": {"Id": finding_id}, "error": e.message, "class": e.name()}),
+                        };
+                        d.lock().unwrap_or_else(|p| p.into_inner()).push(seen);
                     }
-                    Ok(out)
+                    out.map_err(failure)
                 }
             }),
         );
