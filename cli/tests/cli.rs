@@ -130,16 +130,70 @@ fn asl_run_answers_in_the_conformance_shape_with_retries_in_the_history() {
     assert!(text.contains("machine.json: valid") && text.contains("/States/A"), "{text}");
 }
 
-#[test]
-fn run_takes_the_machines_from_the_template_and_fails_loudly_while_steps_are_not_built() {
+/// `secops run` and `secops decide` with the real decide, notify (tickets) and audit steps, against
+/// a test database and an account file: the workflow runs end to end, a second delivery of the
+/// same event is recognised, and steps that are not built yet still fail loudly.
+#[tokio::test(flavor = "multi_thread")]
+async fn run_and_decide_wire_the_built_steps_for_real() {
+    let db = secops_store::testing::TestDb::new().await;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let event = root.join("layers/core/tests/fixtures/events/imported-1-finding.json");
-    let out = secops(root, &["run", "findings", "--input", event.to_str().unwrap(), "--virtual-clock", "--json"]);
-    assert_eq!(out.status.code(), Some(1));
+    let dir = tempdir("decide");
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(
+        state.join("accounts.yaml"),
+        "accounts:\n  - {id: \"444455556666\", name: shop-prod, email: aws@example.com, status: ACTIVE,\n     joined_at: 2024-01-01T00:00:00Z, ou_path: [Workloads], tags: {secops:environment: prod, secops:team: shop}}\n",
+    )
+    .unwrap();
+    let mut event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("events/imported-3-findings.json")).unwrap())
+            .unwrap();
+    for f in event["detail"]["findings"].as_array_mut().unwrap() {
+        f["AwsAccountId"] = "444455556666".into();
+    }
+    let event_path = dir.join("event.json");
+    std::fs::write(&event_path, event.to_string()).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_secops"))
+            .args(args)
+            .current_dir(root)
+            .env("SECOPS_DATABASE_URL", &db.url)
+            .env("SECOPS_STATE_DIR", &state)
+            .env_remove("SECOPS_POLICY_FILE")
+            .env_remove("SECOPS_ACCOUNT_DIRECTORY")
+            .output()
+            .expect("run secops")
+    };
+
+    let out = run(&["decide", "--event", event_path.to_str().unwrap(), "--dry-run", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(printed["status"], "FAILED");
-    assert_eq!(printed["error"], "FindingsWorkflowFailed");
-    let out = secops(root, &["run", "nosuch", "--input", event.to_str().unwrap()]);
+    let decisions: Vec<&str> =
+        printed["findings"].as_array().unwrap().iter().map(|r| r["decision"].as_str().unwrap()).collect();
+    assert_eq!(decisions, ["failed_control", "incident", "incident"]);
+    assert_eq!(printed["findings"][0]["score"], 22.5, "CRITICAL in production");
+
+    let out = run(&["run", "findings", "--input", event_path.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outcomes: Vec<&str> =
+        printed["output"]["results"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["ticketed", "incident_handled", "incident_handled"]);
+    let tickets = std::fs::read_dir(state.join("tickets")).unwrap().filter_map(Result::ok);
+    assert_eq!(
+        tickets.filter(|e| e.path().extension().is_some_and(|x| x == "md")).count(),
+        3,
+        "a team ticket and two SOC tickets"
+    );
+
+    let out = run(&["decide", "--event", event_path.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("duplicate delivery").count(), 3, "{text}");
+
+    let out = run(&["run", "inventory", "--input", event_path.to_str().unwrap(), "--virtual-clock", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "collect is not built yet: {}", String::from_utf8_lossy(&out.stdout));
+    let out = run(&["run", "nosuch", "--input", event_path.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no state machine 'nosuch'"));
 }
 
