@@ -94,14 +94,14 @@ pub fn route(finding: &AwsSecurityFinding, flags: &PipelineFlags, stored_ticket:
             Decision::DoNothing,
             format!(
                 "{} vulnerability finding: analysed by the daily triage, not handled as an incident",
-                finding.product()
+                finding.product().name()
             ),
         );
     }
     if flags.defer_incidents {
         return Route::new(Decision::DoNothing, "incidents are deferred (SECOPS_DEFER_INCIDENTS)");
     }
-    Route::new(Decision::Incident, format!("{} finding that is not a control check", finding.product()))
+    Route::new(Decision::Incident, format!("{} finding that is not a control check", finding.product().name()))
 }
 
 fn resolved_why(finding: &AwsSecurityFinding) -> String {
