@@ -74,8 +74,8 @@ pub enum Once {
 
 impl Soar {
     /// Run `effect` at most once per `key`: claim, run, store the result. A failed effect releases
-    /// the claim so the state machine's retry can run it again. The same `owner` (an execution's
-    /// retry) may continue a claim it holds.
+    /// the claim so the state machine's retry can run it again; the same `owner` (an execution's
+    /// retry) renews a claim it still holds.
     pub async fn once<F, Fut>(&self, key: ClaimKey, owner: &str, effect: F) -> Result<Once>
     where
         F: FnOnce() -> Fut,
@@ -84,8 +84,8 @@ impl Soar {
         let now = self.clock.now();
         match self.store.claim(&key, owner, now, self.settings.claim_lease).await? {
             Claim::Done { result } => return Ok(Once::Replayed(result)),
-            Claim::InProgress { owner: other, .. } if other != owner => return Ok(Once::Busy { owner: other }),
-            Claim::InProgress { .. } | Claim::Acquired => {}
+            Claim::InProgress { owner, .. } => return Ok(Once::Busy { owner }),
+            Claim::Acquired => {}
         }
         match effect().await {
             Ok(result) => {

@@ -140,18 +140,19 @@ impl DynamoStateStore {
         Ok(())
     }
 
-    /// What a claim item says for a claimer at `now`: None when it no longer blocks a claim
-    /// (an expired lease), so the caller tries again.
-    fn blocking_claim(&self, item: &Item, now_epoch: i64) -> Result<Option<Claim>> {
+    /// What a claim item says for `claimer` at `now`: None when it no longer blocks the claim
+    /// (an expired lease, or the claimer's own), so the caller tries again.
+    fn blocking_claim(&self, item: &Item, claimer: &str, now_epoch: i64) -> Result<Option<Claim>> {
         let view = self.state_view(item);
         match view.string("state")? {
             CLAIM_DONE => Ok(Some(Claim::Done { result: view.json("result")? })),
             CLAIM_IN_PROGRESS => {
                 let lease_until = view.epoch("lease_until")?;
-                if lease_until.unix_timestamp() <= now_epoch {
+                let owner = view.string("owner")?;
+                if lease_until.unix_timestamp() <= now_epoch || owner == claimer {
                     return Ok(None);
                 }
-                Ok(Some(Claim::InProgress { owner: view.string("owner")?.to_owned(), lease_until }))
+                Ok(Some(Claim::InProgress { owner: owner.to_owned(), lease_until }))
             }
             other => Err(view.corrupt("state", format!("is {other:?}, not {CLAIM_IN_PROGRESS} or {CLAIM_DONE}"))),
         }
@@ -174,10 +175,14 @@ impl StateStore for DynamoStateStore {
                 .item("state", s(CLAIM_IN_PROGRESS))
                 .item("lease_until", n(lease_until))
                 .item(TTL_ATTRIBUTE, n(lease_until.saturating_add(ABANDONED_CLAIM_RETENTION_SECS)))
-                .condition_expression("attribute_not_exists(pk) OR (#state = :in_progress AND lease_until <= :now)")
+                .condition_expression(
+                    "attribute_not_exists(pk) OR (#state = :in_progress AND (lease_until <= :now OR #owner = :owner))",
+                )
                 .expression_attribute_names("#state", "state")
+                .expression_attribute_names("#owner", "owner")
                 .expression_attribute_values(":in_progress", s(CLAIM_IN_PROGRESS))
                 .expression_attribute_values(":now", n(now_epoch))
+                .expression_attribute_values(":owner", s(owner))
                 // The item that failed the condition comes back with the error: no second read,
                 // and no window in which it could change.
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -197,7 +202,7 @@ impl StateStore for DynamoStateStore {
                 None => self.get_state_item(&pk).await?,
             };
             if let Some(item) = seen {
-                if let Some(claim) = self.blocking_claim(&item, now_epoch)? {
+                if let Some(claim) = self.blocking_claim(&item, owner, now_epoch)? {
                     return Ok(claim);
                 }
             }

@@ -184,7 +184,8 @@ pub struct IncidentRecord {
 pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// Take `key` for `owner` with a lease of `lease`, unless another owner holds an unexpired
     /// lease (→ `InProgress`) or the key is done (→ `Done` with the stored result). An expired
-    /// lease is taken over. Conditional write.
+    /// lease is taken over; the owner's own unfinished claim is renewed (an execution's retry
+    /// continues what it started). Conditional write.
     async fn claim(&self, key: &ClaimKey, owner: &str, now: OffsetDateTime, lease: Duration) -> Result<Claim>;
 
     /// Mark `key` done with `result`, kept until `keep_until`. Only the current owner may do this

@@ -63,12 +63,13 @@ impl StateStore for PgStateStore {
     async fn claim(&self, key: &ClaimKey, owner: &str, now: OffsetDateTime, lease: Duration) -> Result<Claim> {
         let until = lease_end(now, lease)?;
         let client = db::client(&self.pool).await?;
-        // One statement: insert, or take over an expired lease; otherwise report what is there.
+        // One statement: insert, take over an expired lease or renew our own; otherwise report what is there.
         let taken = client
             .query_opt(
                 "INSERT INTO decide_claims (key, owner, state, lease_until) VALUES ($1, $2, 'in_progress', $3)
                  ON CONFLICT (key) DO UPDATE SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until
-                 WHERE decide_claims.state = 'in_progress' AND decide_claims.lease_until <= $4
+                 WHERE decide_claims.state = 'in_progress'
+                   AND (decide_claims.lease_until <= $4 OR decide_claims.owner = EXCLUDED.owner)
                  RETURNING owner",
                 &[&key.as_str(), &owner, &until, &now],
             )

@@ -85,6 +85,13 @@ async fn claims_lease_take_over_and_complete(store: &dyn StateStore, run: &str) 
         Claim::InProgress { owner: "worker-b".into(), lease_until: T0 + secs(120) },
         "the new owner's lease runs from its own claim"
     );
+    // The owner's retry renews its own claim instead of being told someone holds it.
+    assert_eq!(store.claim(&key, "worker-b", T0 + secs(90), LEASE).await.unwrap(), Claim::Acquired);
+    assert_eq!(
+        store.claim(&key, "worker-c", T0 + secs(121), LEASE).await.unwrap(),
+        Claim::InProgress { owner: "worker-b".into(), lease_until: T0 + secs(150) },
+        "the renewed lease runs from the renewal"
+    );
 
     let result = json!({"ticket_id": "SEC-42", "score": 7.5, "steps": ["isolate", "snapshot"], "none": null});
     let lost = store.complete(&key, "worker-a", &json!({"late": true}), T0 + secs(3600)).await;
