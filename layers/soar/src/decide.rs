@@ -46,11 +46,12 @@ pub const EXECUTION_KEY: &str = "execution_id";
 
 /// Who owns the claims of this scratchpad: the deciding execution, else a one-off id.
 pub fn owner_of(pad: &Scratchpad) -> String {
-    pad.extra
-        .get(EXECUTION_KEY)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("call-{}", uuid::Uuid::new_v4()))
+    owner_or_one_off(pad.extra.get(EXECUTION_KEY).and_then(Value::as_str))
+}
+
+/// The execution as claim owner; a call without one owns its claims alone.
+pub fn owner_or_one_off(execution_id: Option<&str>) -> String {
+    execution_id.map(str::to_owned).unwrap_or_else(|| format!("call-{}", uuid::Uuid::new_v4()))
 }
 
 fn to_value<T: serde::Serialize>(v: &T) -> Result<Value> {
@@ -69,7 +70,7 @@ pub async fn decide(soar: &Soar, input: DecideInput) -> Result<Scratchpad> {
         Ok(f) => f,
         Err(e) => return Err(dead_letter(soar, &input, &e.to_string()).await),
     };
-    let owner = input.execution_id.clone().unwrap_or_else(|| format!("call-{}", uuid::Uuid::new_v4()));
+    let owner = owner_or_one_off(input.execution_id.as_deref());
     let key = ClaimKey::new(&finding.id, "decide", &finding.updated_at);
     let (id, updated_at) = (finding.id.clone(), finding.updated_at.clone());
     let outcome = soar
@@ -366,11 +367,7 @@ pub async fn write_status(soar: &Soar, pad: &Scratchpad, what: &str, change: Fin
             Ok(json!({"written": what, "calls": report.calls, "by": owner}))
         })
         .await?;
-    Ok(match outcome {
-        Once::Ran(v) => v,
-        Once::Replayed(v) => json!({"written": what, "already": v}),
-        Once::Busy { owner } => json!({"written": what, "in_progress_elsewhere": owner}),
-    })
+    Ok(outcome.report())
 }
 
 fn note(prefix: &str, pad: &Scratchpad) -> String {

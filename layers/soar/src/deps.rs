@@ -72,6 +72,18 @@ pub enum Once {
     Busy { owner: String },
 }
 
+impl Once {
+    /// What the scratchpad records about the side effect: its result when this call ran it,
+    /// `{"already_done": result}` when an earlier call did, `{"in_progress_elsewhere": owner}`.
+    pub fn report(self) -> Value {
+        match self {
+            Once::Ran(result) => result,
+            Once::Replayed(result) => serde_json::json!({"already_done": result}),
+            Once::Busy { owner } => serde_json::json!({"in_progress_elsewhere": owner}),
+        }
+    }
+}
+
 impl Soar {
     /// Run `effect` at most once per `key`: claim, run, store the result. A failed effect releases
     /// the claim so the state machine's retry can run it again; the same `owner` (an execution's

@@ -6,21 +6,13 @@ use secops_core::scratchpad::Scratchpad;
 use serde_json::{json, Value};
 
 use crate::decide::{classify_incident, owner_of, region_of};
-use crate::deps::{Once, Soar};
+use crate::deps::Soar;
 use crate::policy::IncidentResponse;
 use crate::quarantine::IsolationRequest;
 use crate::state::{ClaimKey, IncidentRecord, TicketKind};
 use crate::tickets::text;
 use crate::tickets::{Alert, NewTicket};
 use crate::{Result, SoarError};
-
-fn outcome_json(outcome: Once) -> Value {
-    match outcome {
-        Once::Ran(v) => v,
-        Once::Replayed(v) => json!({"already_done": v}),
-        Once::Busy { owner } => json!({"in_progress_elsewhere": owner}),
-    }
-}
 
 pub async fn notify_incident(soar: &Soar, pad: Scratchpad) -> Result<Scratchpad> {
     let mut pad = if pad.extra.contains_key("incident") { pad } else { classify_incident(soar, pad)? };
@@ -51,7 +43,7 @@ pub async fn notify_incident(soar: &Soar, pad: Scratchpad) -> Result<Scratchpad>
                         serde_json::to_value(report).map_err(|e| SoarError::InvalidInput(e.to_string()))
                     })
                     .await?;
-                done.insert("isolation".into(), outcome_json(outcome));
+                done.insert("isolation".into(), outcome.report());
             }
             _ => {
                 done.insert(
@@ -84,7 +76,7 @@ pub async fn notify_incident(soar: &Soar, pad: Scratchpad) -> Result<Scratchpad>
         };
         let outcome =
             soar.once(key, &owner, || async { Ok(json!({"ticket_id": soar.ticketing.open(&new).await?})) }).await?;
-        let v = outcome_json(outcome);
+        let v = outcome.report();
         ticket_id = v["ticket_id"].as_str().or_else(|| v["already_done"]["ticket_id"].as_str()).map(str::to_owned);
         done.insert("ticket".into(), v);
     }
@@ -105,7 +97,7 @@ pub async fn notify_incident(soar: &Soar, pad: Scratchpad) -> Result<Scratchpad>
         };
         let outcome =
             soar.once(key, &owner, || async { soar.alerts.send(&alert).await.map(|()| json!({"sent": true})) }).await?;
-        done.insert("alert".into(), outcome_json(outcome));
+        done.insert("alert".into(), outcome.report());
     }
 
     let mut responses = Vec::new();

@@ -6,7 +6,7 @@ use secops_core::asff::{parse_finding_value, SeverityLabel, WorkflowStatus};
 use secops_core::scratchpad::{Scratchpad, TicketRef};
 use serde_json::{json, Value};
 
-use crate::decide::{owner_of, write_status};
+use crate::decide::{owner_of, owner_or_one_off, write_status, EXECUTION_KEY};
 use crate::deps::{Once, Soar};
 use crate::hub::FindingChange;
 use crate::route::{ticket_in_finding, TICKET_ID_FIELD, TICKET_OPEN_FIELD};
@@ -119,11 +119,7 @@ pub async fn open_failure_ticket(soar: &Soar, mut input: Value) -> Result<Value>
             event_id.clone(),
         ),
     };
-    let owner = input
-        .get("execution_id")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("call-{}", uuid::Uuid::new_v4()));
+    let owner = owner_or_one_off(input.get(EXECUTION_KEY).and_then(Value::as_str));
     let key = ClaimKey::new(&finding_id, "ticket:failure", &version);
     let outcome = soar
         .once(key.clone(), &owner, || async {
@@ -175,7 +171,7 @@ pub async fn open_failure_ticket(soar: &Soar, mut input: Value) -> Result<Value>
     if let (Some(f), Some(id)) = (&parsed, ticket["id"].as_str()) {
         // Best effort: the ticket exists, and the finding says so when Security Hub takes the write.
         let mut pad = Scratchpad::new(f.clone(), &soar.flags);
-        pad.extra.insert(crate::decide::EXECUTION_KEY.into(), json!(owner));
+        pad.extra.insert(EXECUTION_KEY.into(), json!(owner));
         let mut change = ticket_fields(true, id);
         change.workflow_status = Some(WorkflowStatus::Notified);
         change.note =
