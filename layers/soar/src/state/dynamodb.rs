@@ -95,17 +95,22 @@ impl DynamoStateStore {
         Self { client: Client::new(config), tickets_table: tickets_table.into(), state_table: state_table.into() }
     }
 
-    async fn get_state_item(&self, pk: &str) -> Result<Option<Item>> {
+    /// A consistent read of one item by its partition key.
+    async fn get_item(&self, table: &str, key_name: &str, key: &str) -> Result<Option<Item>> {
         let out = self
             .client
             .get_item()
-            .table_name(&self.state_table)
-            .key("pk", s(pk))
+            .table_name(table)
+            .key(key_name, s(key))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| aws_error("dynamodb:GetItem", e))?;
         Ok(out.item)
+    }
+
+    async fn get_state_item(&self, pk: &str) -> Result<Option<Item>> {
+        self.get_item(&self.state_table, "pk", pk).await
     }
 
     fn state_view<'a>(&'a self, item: &'a Item) -> ItemView<'a> {
@@ -260,16 +265,8 @@ impl StateStore for DynamoStateStore {
     }
 
     async fn ticket(&self, finding_id: &str) -> Result<Option<TicketRecord>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tickets_table)
-            .key("finding_id", s(finding_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| aws_error("dynamodb:GetItem", e))?;
-        out.item.map(|item| ticket_from_item(&self.tickets_table, &item)).transpose()
+        let item = self.get_item(&self.tickets_table, "finding_id", finding_id).await?;
+        item.map(|item| ticket_from_item(&self.tickets_table, &item)).transpose()
     }
 
     async fn insert_ticket(&self, ticket: &TicketRecord) -> Result<bool> {
