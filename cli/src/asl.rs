@@ -132,18 +132,13 @@ pub async fn run_machine(
     template: &Path,
     options: &RunOptions,
 ) -> anyhow::Result<ExitCode> {
-    let database = crate::database::Database::open(config).await?;
-    let outcome = async {
-        secops_store::db::migrate(database.url()).await?;
-        let steps = crate::steps::LocalSteps::open(config, database.url()).await?;
+    crate::steps::with_steps(config, async |steps: &crate::steps::LocalSteps| {
         let mut registry = TaskRegistry::new();
         steps.register(&mut registry, None);
         let result = run_wired(machine, template, options, registry).await?;
-        Ok::<_, anyhow::Error>(report(&result, options.output))
-    }
-    .await;
-    database.finish()?;
-    outcome
+        Ok(report(&result, options.output))
+    })
+    .await
 }
 
 /// Run `machine` from `template` over `registry` (plus the analyst as a subprocess reporting to

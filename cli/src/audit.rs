@@ -1,7 +1,7 @@
 //! `secops audit …`: append to, export, checkpoint and verify the audit chain, and manage the
 //! local key file. Exit codes: 0 intact/done, 1 problems found, 2 the command could not run.
 
-use crate::database::Database;
+use crate::database::with_migrated;
 use anyhow::{Context, Result};
 use secops_audit::checkpoint::{AnyCheckpointStore, CheckpointStore, FileCheckpointStore};
 use secops_audit::ops;
@@ -211,15 +211,11 @@ where
 {
     let signer = setup::signer(&config.audit, aws).await?;
     let redactor = setup::redactor(&config.audit, &signer, Destination::Audit).await?;
-    let database = Database::open(config).await?;
-    let outcome = async {
-        secops_store::db::migrate(database.url()).await?;
-        let pool = secops_store::db::connect_pool(database.url(), 2).await?;
+    with_migrated(config, async |url: &str| {
+        let pool = secops_store::db::connect_pool(url, 2).await?;
         f(PgAuditLog::new(pool, config.audit.chain.clone(), signer, redactor)).await
-    }
-    .await;
-    database.finish()?;
-    outcome
+    })
+    .await
 }
 
 fn read_payload(arg: &str) -> Result<serde_json::Value> {

@@ -64,6 +64,19 @@ impl Database {
     }
 }
 
+/// Open the database (the private cluster by default), bring its schema up to date, run `f` with
+/// its URL, and stop the cluster again if this command started it.
+pub async fn with_migrated<T>(config: &Config, f: impl AsyncFnOnce(&str) -> Result<T>) -> Result<T> {
+    let database = Database::open(config).await?;
+    let outcome = async {
+        db::migrate(database.url()).await?;
+        f(database.url()).await
+    }
+    .await;
+    database.finish()?;
+    outcome
+}
+
 fn cluster_dir(config: &Config) -> PathBuf {
     cluster::placement(&PathBuf::from(&config.state_dir).join("pg"))
 }

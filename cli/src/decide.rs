@@ -12,8 +12,7 @@ use secops_soar::policy::Policy;
 use serde_json::{json, Value};
 
 use crate::asl::{read_json, Output, RunOptions};
-use crate::database::Database;
-use crate::steps::{Decisions, LocalSteps};
+use crate::steps::{with_steps, Decisions, LocalSteps};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PolicyCommand {
@@ -29,19 +28,6 @@ pub enum PolicyCommand {
     },
     /// Print the policy decide uses now (its source and digest to stderr, the YAML to stdout).
     Show,
-}
-
-/// Run `f` with the steps over the configured database (migrated); stops a cluster it started.
-async fn with_steps<T>(config: &Config, f: impl AsyncFnOnce(&LocalSteps, &str) -> Result<T>) -> Result<T> {
-    let database = Database::open(config).await?;
-    let outcome = async {
-        secops_store::db::migrate(database.url()).await?;
-        let steps = LocalSteps::open(config, database.url()).await?;
-        f(&steps, database.url()).await
-    }
-    .await;
-    database.finish()?;
-    outcome
 }
 
 fn findings_of(event: &Value) -> Result<&Vec<Value>> {
@@ -63,7 +49,7 @@ pub async fn run(
         id: event.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
         time: event.get("time").and_then(Value::as_str).unwrap_or_default().to_owned(),
     };
-    with_steps(config, async |steps: &LocalSteps, _url: &str| {
+    with_steps(config, async |steps: &LocalSteps| {
         let mut rows = Vec::new();
         let mut failed = false;
         if dry_run {
@@ -184,7 +170,7 @@ pub async fn policy(config: &Config, command: PolicyCommand) -> Result<ExitCode>
             let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let stored =
                 secops_soar::setup::stored_policy(&text, &file.display().to_string(), time::OffsetDateTime::now_utc())?;
-            with_steps(config, async |steps: &LocalSteps, _url: &str| {
+            with_steps(config, async |steps: &LocalSteps| {
                 steps.soar.store.put_policy(&stored).await?;
                 println!("policy from {} loaded (sha256 {})", file.display(), stored.sha256);
                 Ok(ExitCode::SUCCESS)
@@ -192,7 +178,7 @@ pub async fn policy(config: &Config, command: PolicyCommand) -> Result<ExitCode>
             .await
         }
         PolicyCommand::Show => {
-            with_steps(config, async |steps: &LocalSteps, _url: &str| {
+            with_steps(config, async |steps: &LocalSteps| {
                 if let Some(path) = &config.decide.policy_file {
                     eprintln!("policy: {path} (SECOPS_POLICY_FILE)");
                     print!("{}", std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?);

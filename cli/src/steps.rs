@@ -25,6 +25,11 @@ const NOT_BUILT: [(&str, &str); 4] = [
 /// Every `decide` answer (the scratchpad, or `{finding: {Id}, error, class}`), kept for printing.
 pub type Decisions = Arc<Mutex<Vec<Value>>>;
 
+/// Run `f` with the steps over the configured database (migrated); stops a cluster it started.
+pub async fn with_steps<T>(config: &Config, f: impl AsyncFnOnce(&LocalSteps) -> Result<T>) -> Result<T> {
+    crate::database::with_migrated(config, async |url: &str| f(&LocalSteps::open(config, url).await?).await).await
+}
+
 pub struct LocalSteps {
     pub soar: Soar,
     decide: DecideStep,
