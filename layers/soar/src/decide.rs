@@ -200,11 +200,16 @@ async fn decide_finding(soar: &Soar, finding: AwsSecurityFinding, owner: &str) -
     pad.extra.insert(EXECUTION_KEY.into(), json!(owner));
     let f = pad.finding.clone();
     // Only team and failure tickets follow the finding's lifecycle; incident tickets belong to the SOC.
-    let stored = soar
-        .store
-        .ticket(&f.id)
-        .await?
-        .filter(|t| t.is_open() && matches!(t.kind, TicketKind::Team | TicketKind::Failure));
+    // The stored ticket matters only to a resolved finding whose own fields name none: the one
+    // read per finding that would otherwise be spent on every NEW import is skipped.
+    let stored = if soar.flags.pipeline_enabled && f.is_resolved() && crate::route::ticket_in_finding(&f).is_none() {
+        soar.store
+            .ticket(&f.id)
+            .await?
+            .filter(|t| t.is_open() && matches!(t.kind, TicketKind::Team | TicketKind::Failure))
+    } else {
+        None
+    };
     if let Some(t) = &stored {
         pad.db.insert("ticket".into(), to_value(t)?);
     }
