@@ -570,3 +570,22 @@ fn documents_that_are_not_yaml_mappings_are_rejected() {
         assert!(err.message.contains(fragment), "{text:?}: {err}");
     }
 }
+
+/// The commented example rule in `config/policy.yaml`, uncommented, is a valid policy whose
+/// rule matches the facts it describes, so the documentation cannot drift from the parser.
+#[test]
+fn the_documented_example_rule_is_valid() {
+    let (_, after_begin) = secops_soar::policy::BUILT_IN_YAML.split_once("# example-begin\n").unwrap();
+    let (example, _) = after_begin.split_once("# example-end\n").unwrap();
+    let rules: String = example.lines().map(|line| format!("{}\n", line.strip_prefix('#').unwrap())).collect();
+    let text = secops_soar::policy::BUILT_IN_YAML.replace("suppressions: []\n", &format!("suppressions:\n{rules}"));
+    let policy = Policy::from_yaml(&text, "example").unwrap();
+    let rule = &policy.rules()[0];
+    assert_eq!(rule.id, "example-sandbox-iam21");
+    assert_eq!(rule.line, text.lines().position(|l| l == "  - id: example-sandbox-iam21").unwrap() + 1);
+
+    // The fact set of the matching table above, with the example's own account name.
+    let facts = Facts { account_name: some("sandbox-platform"), environment: some("sandbox"), ..facts() };
+    let matched = policy.suppression(Subject::Control("IAM.21"), RuleAction::Suppress, &facts);
+    assert_eq!(matched.map(|r| r.id.as_str()), Some("example-sandbox-iam21"));
+}

@@ -180,37 +180,4 @@ mod tests {
         assert!(policy.rules().is_empty());
         assert_eq!(policy.environment(Some("live")), Environment { name: "PROD".to_owned(), weight: 10.0 });
     }
-
-    /// The commented example rule in `config/policy.yaml`, uncommented, is a valid policy whose
-    /// rule matches the facts it describes, so the documentation cannot drift from the parser.
-    #[test]
-    fn the_documented_example_rule_is_valid() {
-        let (_, after_begin) = BUILT_IN_YAML.split_once("# example-begin\n").unwrap();
-        let (example, _) = after_begin.split_once("# example-end\n").unwrap();
-        let rules: String = example.lines().map(|line| format!("{}\n", line.strip_prefix('#').unwrap())).collect();
-        let text = BUILT_IN_YAML.replace("suppressions: []\n", &format!("suppressions:\n{rules}"));
-        let policy = Policy::from_yaml(&text, "example").unwrap();
-        let rule = &policy.rules()[0];
-        assert_eq!(rule.id, "example-sandbox-iam21");
-        assert_eq!(rule.line, text.lines().position(|l| l == "  - id: example-sandbox-iam21").unwrap() + 1);
-
-        let facts = Facts {
-            account_id: "111111111111".to_owned(),
-            account_name: Some("sandbox-platform".to_owned()),
-            region: Some("eu-west-1".to_owned()),
-            ou_path: vec!["Root".to_owned(), "Sandbox".to_owned()],
-            environment: Some("sandbox".to_owned()),
-            team: Some("platform".to_owned()),
-            client: Some("internal".to_owned()),
-            project: Some("playground".to_owned()),
-            resource_ids: vec!["arn:aws:iam::111111111111:policy/boundary-dev".to_owned()],
-            resource_types: vec!["AwsIamPolicy".to_owned()],
-            resource_tags: [("secops:exempt", "true"), ("owner", "alice")]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
-        };
-        let matched = policy.suppression(Subject::Control("IAM.21"), RuleAction::Suppress, &facts);
-        assert_eq!(matched.map(|r| r.id.as_str()), Some("example-sandbox-iam21"));
-    }
 }
