@@ -1,0 +1,1 @@
+//! Markdown to Atlassian Document Format (built by the ADF helper).
