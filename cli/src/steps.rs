@@ -10,6 +10,9 @@ use secops_audit::redact::Destination;
 use secops_audit::step::AuditStep;
 use secops_audit::{setup as audit_setup, PgAuditLog};
 use secops_core::{Config, StepError};
+use secops_notify::step::NotifyStep;
+use secops_notify::Notifier;
+use secops_soar::setup::Outbound;
 use secops_soar::step::{DecideStep, TicketStep};
 use secops_soar::Soar;
 use serde_json::Value;
@@ -32,8 +35,10 @@ pub async fn with_steps<T>(config: &Config, f: impl AsyncFnOnce(&LocalSteps) -> 
 
 pub struct LocalSteps {
     pub soar: Soar,
+    pub notifier: Arc<Notifier>,
     decide: DecideStep,
     tickets: TicketStep,
+    notify: NotifyStep,
     audit: Arc<AuditStep>,
 }
 
@@ -45,13 +50,18 @@ impl LocalSteps {
     /// Build the steps over the database at `url` (already migrated).
     pub async fn open(config: &Config, url: &str) -> Result<LocalSteps> {
         let pool = secops_store::db::connect_pool(url, 4).await?;
-        let aws = if secops_soar::setup::needs_aws(config) || audit_setup::needs_aws(&config.audit) {
+        let aws = if secops_soar::setup::needs_aws(config) || secops_notify::setup::needs_aws(config) {
             Some(secops_aws::load_sdk_config(&secops_aws::AwsSettings::from_config(config)).await)
         } else {
             None
         };
-        let soar =
-            secops_soar::setup::soar(config, Some(pool.clone()), aws.as_ref()).await.context("setting up decide")?;
+        let notifier = Arc::new(
+            secops_notify::setup::notifier(config, pool.clone(), aws.as_ref()).await.context("setting up notify")?,
+        );
+        let outbound = Outbound { ticketing: notifier.clone(), alerts: notifier.clone() };
+        let soar = secops_soar::setup::soar(config, Some(pool.clone()), aws.as_ref(), outbound)
+            .await
+            .context("setting up decide")?;
         let signer = audit_setup::signer(&config.audit, aws.as_ref()).await?;
         let redactor = audit_setup::redactor(&config.audit, &signer, Destination::Audit).await?;
         let checkpoints = audit_setup::checkpoint_store(&config.audit, aws.as_ref())?;
@@ -59,12 +69,14 @@ impl LocalSteps {
         Ok(LocalSteps {
             decide: DecideStep::new(soar.clone()),
             tickets: TicketStep::new(soar.clone()),
+            notify: NotifyStep::new(notifier.clone()),
+            notifier,
             soar,
             audit: Arc::new(AuditStep::new(log, checkpoints)),
         })
     }
 
-    /// Register decide, notify (its ticket actions) and audit by step name; the steps whose
+    /// Register decide, notify and audit by step name; the steps whose
     /// capability is not built yet refuse with `InvalidInput`. `decisions` collects every
     /// `decide` answer.
     pub fn register(&self, registry: &mut TaskRegistry, decisions: Option<Decisions>) {
@@ -88,17 +100,16 @@ impl LocalSteps {
                 }
             }),
         );
-        let tickets = self.tickets.clone();
+        let (tickets, notify) = (self.tickets.clone(), self.notify.clone());
         registry.function(
             "notify",
             function(move |input: Value| {
-                let tickets = tickets.clone();
+                let (tickets, notify) = (tickets.clone(), notify.clone());
                 async move {
-                    let action = input.get("action").and_then(Value::as_str).unwrap_or_default();
-                    if !TicketStep::handles(action) {
-                        return Err(failure(StepError::not_built_yet("notify", "notification (Jira, Slack, outbox)")));
+                    match input.get("action").and_then(Value::as_str) {
+                        Some(action) if TicketStep::handles(action) => tickets.handle(input).await.map_err(failure),
+                        _ => notify.handle(input).await.map_err(failure),
                     }
-                    tickets.handle(input).await.map_err(failure)
                 }
             }),
         );

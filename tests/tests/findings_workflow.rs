@@ -21,7 +21,10 @@ use secops_soar::policy::Policy;
 use secops_soar::quarantine::plan::PlanOnlyQuarantine;
 use secops_soar::state::postgres::PgStateStore;
 use secops_soar::step::{DecideStep, TicketStep};
-use secops_soar::tickets::file::{FileAlerts, FileTicketing};
+use secops_notify::local_chat::JsonlChat;
+use secops_notify::local_tickets::LocalTickets;
+use secops_notify::notifier::{Notifier, Sinks};
+use secops_notify::redact::Redaction;
 use secops_soar::{Settings, Soar};
 use secops_store::testing::TestDb;
 use serde_json::{json, Value};
@@ -53,13 +56,20 @@ async fn world() -> World {
         ou_path: vec!["Workloads".into()],
         tags: [("secops:environment".to_owned(), "prod".to_owned())].into(),
     };
+    let sinks = Sinks {
+        tickets: Arc::new(LocalTickets::new(dir.path().join("tickets"))),
+        chat: Arc::new(JsonlChat::new(dir.path().join("alerts.jsonl"))),
+        email: None,
+    };
+    let redaction = Redaction::defaults(CorrelationKey::new([5; 32]));
+    let notifier = Arc::new(Notifier::over_postgres(db.pool.clone(), sinks, redaction, Arc::new(SystemClock)));
     let soar = Soar {
         store: Arc::new(PgStateStore::new(db.pool.clone())),
         hub: Arc::new(PgFindingsHub::new(db.pool.clone())),
         accounts: Arc::new(FileDirectory::from_accounts(vec![account]).unwrap()),
         controls: None,
-        ticketing: Arc::new(FileTicketing::new(dir.path().join("tickets"))),
-        alerts: Arc::new(FileAlerts::new(dir.path().join("alerts.jsonl"))),
+        ticketing: notifier.clone(),
+        alerts: notifier,
         quarantine: Arc::new(PlanOnlyQuarantine::new(dir.path().join("plans.jsonl"))),
         policy: Arc::new(Policy::built_in()),
         clock: Arc::new(SystemClock),

@@ -74,6 +74,7 @@ pub struct Config {
     pub audit: AuditConfig,
     /// `SECOPS_DEFER_*`, the decide adapters and the policy file.
     pub decide: DecideConfig,
+    pub notify: NotifyConfig,
 }
 
 /// Where the hot per-event state lives (DESIGN §4).
@@ -127,10 +128,6 @@ pub struct DecideConfig {
     pub findings_hub: FindingsHubTarget,
     pub accounts: AccountSource,
     pub quarantine: QuarantineMode,
-    /// `SECOPS_TICKETS_DIR`: the file ticketing adapter's folder, default `<state_dir>/tickets`.
-    pub tickets_dir: String,
-    /// `SECOPS_ALERTS_FILE`: incident alerts as JSON lines, default `<state_dir>/alerts.jsonl`.
-    pub alerts_file: String,
 }
 
 impl DecideConfig {
@@ -186,8 +183,150 @@ impl DecideConfig {
             findings_hub,
             accounts,
             quarantine,
+        })
+    }
+}
+
+/// A secret given directly (environment) or read from an SSM SecureString parameter.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    Value(SecretString),
+    SsmParameter(String),
+}
+
+/// Jira Cloud, when `SECOPS_JIRA_URL` is set.
+#[derive(Debug, Clone)]
+pub struct JiraSettings {
+    /// `SECOPS_JIRA_URL`: `https://<site>.atlassian.net`.
+    pub url: String,
+    /// `SECOPS_JIRA_EMAIL`: the account the API token belongs to.
+    pub email: String,
+    /// `SECOPS_JIRA_API_TOKEN` or `SECOPS_JIRA_API_TOKEN_PARAMETER` (SSM SecureString).
+    pub api_token: SecretSource,
+    /// `SECOPS_JIRA_PROJECT`: the default project key.
+    pub project: String,
+    /// `SECOPS_JIRA_ISSUE_TYPE`, default `Task`.
+    pub issue_type: String,
+    /// `SECOPS_JIRA_COMPONENTS`: comma-separated component names.
+    pub components: Vec<String>,
+    /// `SECOPS_JIRA_CUSTOM_FIELDS`: a JSON object of custom field id → value, set on every issue.
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Where chat messages go.
+#[derive(Debug, Clone)]
+pub enum ChatTarget {
+    /// JSON lines in a file (`SECOPS_CHAT_FILE`, default `<state_dir>/chat.jsonl`).
+    File(String),
+    /// Slack's Web API: `SECOPS_SLACK_BOT_TOKEN` (or `_PARAMETER`) and `SECOPS_SLACK_CHANNEL`;
+    /// `SECOPS_SLACK_API_URL` overrides `https://slack.com`.
+    SlackWebApi { api_url: String, bot_token: SecretSource, channel: String },
+    /// A Slack incoming webhook: `SECOPS_SLACK_WEBHOOK_URL` (or `_PARAMETER`).
+    SlackWebhook { url: SecretSource },
+}
+
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    /// None: tickets are Markdown + ADF files in `tickets_dir`.
+    pub jira: Option<JiraSettings>,
+    /// `SECOPS_TICKETS_DIR`: the local ticketing folder, default `<state_dir>/tickets`.
+    pub tickets_dir: String,
+    pub chat: ChatTarget,
+    /// `SECOPS_SLACK_PER_MINUTE`: messages per minute per destination, default 30.
+    pub slack_per_minute: u32,
+    /// `SECOPS_BREAKER_FAILURES`: consecutive failures that open a destination's breaker (5).
+    pub breaker_failures: u32,
+    /// `SECOPS_BREAKER_OPEN_SECONDS`: how long it stays open before a probe (60).
+    pub breaker_open_seconds: u64,
+}
+
+impl NotifyConfig {
+    fn from_vars(var: &dyn Fn(&str) -> Option<String>, state_dir: &str) -> Result<Self, ConfigError> {
+        let secret = |value: &'static str, parameter: &'static str| -> Option<SecretSource> {
+            match (var(value), var(parameter)) {
+                (Some(v), _) => Some(SecretSource::Value(SecretString::from(v))),
+                (None, Some(p)) => Some(SecretSource::SsmParameter(p)),
+                (None, None) => None,
+            }
+        };
+        let number = |name: &'static str, default: u64, max: u64| -> Result<u64, ConfigError> {
+            match var(name) {
+                None => Ok(default),
+                Some(v) => v.parse::<u64>().ok().filter(|n| (1..=max).contains(n)).ok_or(ConfigError {
+                    var: name,
+                    value: v,
+                    expected: "a whole number, at least 1",
+                }),
+            }
+        };
+        let jira = match var("SECOPS_JIRA_URL") {
+            None => None,
+            Some(url) => {
+                if !(url.starts_with("https://") || url.starts_with("http://127.0.0.1") || url.starts_with("http://localhost")) {
+                    return Err(ConfigError { var: "SECOPS_JIRA_URL", value: url, expected: "an https:// URL" });
+                }
+                let required = |name: &'static str| {
+                    var(name).ok_or(ConfigError { var: name, value: String::new(), expected: "a value when SECOPS_JIRA_URL is set" })
+                };
+                let custom_fields = match var("SECOPS_JIRA_CUSTOM_FIELDS") {
+                    None => serde_json::Map::new(),
+                    Some(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+                        Ok(serde_json::Value::Object(map)) => map,
+                        _ => {
+                            return Err(ConfigError {
+                                var: "SECOPS_JIRA_CUSTOM_FIELDS",
+                                value: text,
+                                expected: r#"a JSON object such as {"customfield_10010": "value"}"#,
+                            })
+                        }
+                    },
+                };
+                Some(JiraSettings {
+                    url: url.trim_end_matches('/').to_owned(),
+                    email: required("SECOPS_JIRA_EMAIL")?,
+                    api_token: secret("SECOPS_JIRA_API_TOKEN", "SECOPS_JIRA_API_TOKEN_PARAMETER").ok_or(ConfigError {
+                        var: "SECOPS_JIRA_API_TOKEN",
+                        value: String::new(),
+                        expected: "an API token (or SECOPS_JIRA_API_TOKEN_PARAMETER) when SECOPS_JIRA_URL is set",
+                    })?,
+                    project: required("SECOPS_JIRA_PROJECT")?,
+                    issue_type: var("SECOPS_JIRA_ISSUE_TYPE").unwrap_or_else(|| "Task".to_owned()),
+                    components: var("SECOPS_JIRA_COMPONENTS")
+                        .map(|c| c.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect())
+                        .unwrap_or_default(),
+                    custom_fields,
+                })
+            }
+        };
+        let webhook = secret("SECOPS_SLACK_WEBHOOK_URL", "SECOPS_SLACK_WEBHOOK_URL_PARAMETER");
+        let bot_token = secret("SECOPS_SLACK_BOT_TOKEN", "SECOPS_SLACK_BOT_TOKEN_PARAMETER");
+        let chat = match (bot_token, webhook) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError {
+                    var: "SECOPS_SLACK_WEBHOOK_URL",
+                    value: "<redacted>".into(),
+                    expected: "either a bot token (SECOPS_SLACK_BOT_TOKEN) or a webhook, not both",
+                })
+            }
+            (Some(bot_token), None) => ChatTarget::SlackWebApi {
+                api_url: var("SECOPS_SLACK_API_URL").unwrap_or_else(|| "https://slack.com".to_owned()),
+                bot_token,
+                channel: var("SECOPS_SLACK_CHANNEL").ok_or(ConfigError {
+                    var: "SECOPS_SLACK_CHANNEL",
+                    value: String::new(),
+                    expected: "a channel id or name when a Slack bot token is set",
+                })?,
+            },
+            (None, Some(url)) => ChatTarget::SlackWebhook { url },
+            (None, None) => ChatTarget::File(var("SECOPS_CHAT_FILE").unwrap_or_else(|| format!("{state_dir}/chat.jsonl"))),
+        };
+        Ok(NotifyConfig {
+            jira,
             tickets_dir: var("SECOPS_TICKETS_DIR").unwrap_or_else(|| format!("{state_dir}/tickets")),
-            alerts_file: var("SECOPS_ALERTS_FILE").unwrap_or_else(|| format!("{state_dir}/alerts.jsonl")),
+            chat,
+            slack_per_minute: number("SECOPS_SLACK_PER_MINUTE", 30, 6000)? as u32,
+            breaker_failures: number("SECOPS_BREAKER_FAILURES", 5, 1000)? as u32,
+            breaker_open_seconds: number("SECOPS_BREAKER_OPEN_SECONDS", 60, 86_400)?,
         })
     }
 }
@@ -343,6 +482,7 @@ impl Config {
         let state_dir = var("SECOPS_STATE_DIR").unwrap_or_else(|| ".secops".to_owned());
         let audit = AuditConfig::from_vars(&var, &state_dir)?;
         let decide = DecideConfig::from_vars(&var, &state_dir)?;
+        let notify = NotifyConfig::from_vars(&var, &state_dir)?;
 
         Ok(Config {
             database,
@@ -355,6 +495,7 @@ impl Config {
             log_format,
             audit,
             decide,
+            notify,
         })
     }
 }

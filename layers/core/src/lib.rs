@@ -5,15 +5,17 @@
 
 pub mod analyst_task;
 pub mod asff;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod event;
 pub mod json;
+pub mod outbound;
 pub mod scratchpad;
 
 pub use analyst_task::AnalystTask;
 pub use config::{
-    AccountSource, AuditConfig, AuditKeySource, CheckpointTarget, Config, ConfigError, DatabaseSource, DecideConfig,
-    FindingsHubTarget, HotStateStore, LogFormat, QuarantineMode,
+    AccountSource, AuditConfig, AuditKeySource, ChatTarget, CheckpointTarget, Config, ConfigError, DatabaseSource,
+    DecideConfig, FindingsHubTarget, HotStateStore, JiraSettings, LogFormat, NotifyConfig, QuarantineMode, SecretSource,
 };
 pub use error::{ErrorClass, StepError};

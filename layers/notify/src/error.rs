@@ -51,10 +51,14 @@ impl NotifyError {
     }
 
     /// Whether this failure says something about the destination's health (and so counts
-    /// towards opening its breaker). A rejected message (400, a bad field) does not: the
-    /// destination is up, the message is wrong.
+    /// towards opening its breaker): down, slow, throttling, refusing our credentials, or a
+    /// local folder that cannot be written. A message the destination rejected on its merits
+    /// (InvalidInput) does not, nor does our own store failing.
     pub fn counts_against_destination(&self) -> bool {
-        matches!(self, NotifyError::Transient(_) | NotifyError::Throttled { .. })
+        matches!(
+            self,
+            NotifyError::Transient(_) | NotifyError::Throttled { .. } | NotifyError::Permanent(_) | NotifyError::Io { .. }
+        )
     }
 }
 

@@ -6,12 +6,21 @@
 #![forbid(unsafe_code)]
 
 pub mod adf;
+pub mod breaker;
 pub mod error;
 pub mod jira;
+pub mod local_chat;
+pub mod local_tickets;
 pub mod message;
+pub mod notifier;
+pub mod outbox;
+pub mod redact;
+pub mod setup;
 pub mod sink;
 pub mod slack;
+pub mod step;
 
 pub use error::{NotifyError, Result};
 pub use message::{ChatMessage, Destination, Outgoing, TicketDraft, TicketOp, TicketTarget};
+pub use notifier::{Notifier, Sinks};
 pub use sink::{ChatSink, CreatedTicket, TicketSink};

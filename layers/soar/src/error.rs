@@ -20,7 +20,10 @@ pub enum SoarError {
     /// The hot state store or the database said no; the class comes from the store error.
     #[error("state store: {message}")]
     Store { class: ErrorClass, message: String },
-    /// A local file (ticket, alert, policy) could not be read or written.
+    /// Ticketing or alerting (the notify capability) could not deliver; its class says why.
+    #[error("{message}")]
+    Delivery { class: ErrorClass, message: String },
+    /// A local file (policy, quarantine plan) could not be read or written.
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
 }
@@ -44,7 +47,7 @@ impl SoarError {
             SoarError::Permanent(_) => ErrorClass::Permanent,
             SoarError::Conflict(_) => ErrorClass::Conflict,
             SoarError::Io { .. } => ErrorClass::Transient,
-            SoarError::Aws { class, .. } | SoarError::Store { class, .. } => *class,
+            SoarError::Aws { class, .. } | SoarError::Store { class, .. } | SoarError::Delivery { class, .. } => *class,
         }
     }
 }
@@ -52,6 +55,12 @@ impl SoarError {
 impl From<SoarError> for StepError {
     fn from(err: SoarError) -> Self {
         StepError::new(err.class(), err.to_string())
+    }
+}
+
+impl From<StepError> for SoarError {
+    fn from(err: StepError) -> Self {
+        SoarError::Delivery { class: err.class, message: err.message }
     }
 }
 

@@ -96,7 +96,7 @@ pub async fn notify_incident(soar: &Soar, pad: Scratchpad) -> Result<Scratchpad>
             ),
         };
         let outcome =
-            soar.once(key, &owner, || async { soar.alerts.send(&alert).await.map(|()| json!({"sent": true})) }).await?;
+            soar.once(key, &owner, || async { Ok(soar.alerts.send(&alert).await.map(|()| json!({"sent": true}))?) }).await?;
         done.insert("alert".into(), outcome.report());
     }
 

@@ -26,7 +26,7 @@ use crate::quarantine::Quarantine;
 use crate::state::dynamodb::DynamoStateStore;
 use crate::state::postgres::PgStateStore;
 use crate::state::{StateStore, StoredPolicy};
-use crate::tickets::file::{FileAlerts, FileTicketing};
+use crate::tickets::{Alerts, Ticketing};
 use crate::{Result, Settings, Soar, SoarError};
 
 /// Whether the configuration needs PostgreSQL (the local state store or findings hub).
@@ -71,8 +71,16 @@ pub fn stored_policy(yaml: &str, source: &str, now: time::OffsetDateTime) -> Res
     })
 }
 
+/// Where tickets and alerts go: chosen and built by the caller from the notify capability (the
+/// outbox in front of Jira/Slack or the local files), so decide never depends on how.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    pub ticketing: Arc<dyn Ticketing>,
+    pub alerts: Arc<dyn Alerts>,
+}
+
 /// Every port from the configuration. `pool` is needed when [`needs_database`], `aws` when [`needs_aws`].
-pub async fn soar(config: &Config, pool: Option<Pool>, aws: Option<&SdkConfig>) -> Result<Soar> {
+pub async fn soar(config: &Config, pool: Option<Pool>, aws: Option<&SdkConfig>, outbound: Outbound) -> Result<Soar> {
     let d = &config.decide;
     let store: Arc<dyn StateStore> = match &d.state_store {
         HotStateStore::Postgres => {
@@ -126,8 +134,8 @@ pub async fn soar(config: &Config, pool: Option<Pool>, aws: Option<&SdkConfig>) 
         hub,
         accounts,
         controls,
-        ticketing: Arc::new(FileTicketing::new(&d.tickets_dir)),
-        alerts: Arc::new(FileAlerts::new(&d.alerts_file)),
+        ticketing: outbound.ticketing,
+        alerts: outbound.alerts,
         quarantine,
         policy: Arc::new(policy),
         clock: Arc::new(SystemClock),
@@ -142,19 +150,34 @@ pub async fn soar(config: &Config, pool: Option<Pool>, aws: Option<&SdkConfig>) 
     })
 }
 
-/// [`soar`] for a Lambda or the CLI: connects to the database and loads the AWS configuration
-/// only when the configuration needs them.
-pub async fn soar_from_config(config: &Config) -> Result<Soar> {
-    let settings = secops_aws::AwsSettings::from_config(config);
-    let aws = if needs_aws(config) { Some(secops_aws::load_sdk_config(&settings).await) } else { None };
-    let pool = if needs_database(config) {
-        let url = secops_aws::resolve_database_url(config, &settings, aws.as_ref()).await?.ok_or_else(|| {
-            SoarError::InvalidInput("the decide step needs SECOPS_DATABASE_URL or SECOPS_DATABASE_URL_PARAMETER".into())
-        })?;
-        use secrecy::ExposeSecret;
-        Some(secops_store::db::connect_pool(url.expose_secret(), config.database_pool_size).await?)
-    } else {
-        None
-    };
-    soar(config, pool, aws.as_ref()).await
+/// The database pool and the AWS configuration a step needs, opened once: the pool when
+/// `database` (the URL from SECOPS_DATABASE_URL or its SSM parameter), AWS when `aws` or when the
+/// URL has to come from SSM.
+#[derive(Debug, Clone)]
+pub struct Connections {
+    pub pool: Option<Pool>,
+    pub aws: Option<SdkConfig>,
+}
+
+impl Connections {
+    pub async fn open(config: &Config, database: bool, aws: bool) -> Result<Connections> {
+        let settings = secops_aws::AwsSettings::from_config(config);
+        // resolve_database_url loads the SDK itself when only the URL's parameter needs it.
+        let aws = if aws { Some(secops_aws::load_sdk_config(&settings).await) } else { None };
+        let pool = if database {
+            let url = secops_aws::resolve_database_url(config, &settings, aws.as_ref()).await?.ok_or_else(|| {
+                SoarError::InvalidInput("this step needs SECOPS_DATABASE_URL or SECOPS_DATABASE_URL_PARAMETER".into())
+            })?;
+            use secrecy::ExposeSecret;
+            Some(secops_store::db::connect_pool(url.expose_secret(), config.database_pool_size).await?)
+        } else {
+            None
+        };
+        Ok(Connections { pool, aws })
+    }
+
+    /// The pool, for a caller that asked for one.
+    pub fn pool(&self) -> Result<Pool> {
+        self.pool.clone().ok_or_else(|| SoarError::InvalidInput("no database connection was opened".into()))
+    }
 }

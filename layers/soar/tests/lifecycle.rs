@@ -159,7 +159,7 @@ async fn overdue_reminders_follow_the_severity_deadlines_on_a_virtual_clock() {
     assert!(text.contains("OVERDUE: this CRITICAL ticket") && text.contains("ESCALATION:"), "{text}");
     let alerts = h.lines("alerts.jsonl");
     assert_eq!(alerts.len(), 2, "escalations alert: {alerts:?}");
-    assert!(alerts.iter().all(|a| a["title"].as_str().unwrap().starts_with("Escalation: ticket LOCAL-")));
+    assert!(alerts.iter().all(|a| a["message"]["title"].as_str().unwrap().starts_with("Escalation: ticket LOCAL-")));
 }
 
 #[tokio::test]

@@ -54,40 +54,7 @@ pub enum Claim {
     Done { result: Value },
 }
 
-/// Which kind of ticket a row records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TicketKind {
-    /// A failed control the team has to fix (TEAMFIX).
-    Team,
-    /// A record of an automatic fix (AUTOFIXED).
-    Autofixed,
-    /// An incident ticket for the SOC.
-    Incident,
-    /// A finding the pipeline failed on, ticketed so a person looks at it.
-    Failure,
-}
-
-impl TicketKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TicketKind::Team => "team",
-            TicketKind::Autofixed => "autofixed",
-            TicketKind::Incident => "incident",
-            TicketKind::Failure => "failure",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "team" => TicketKind::Team,
-            "autofixed" => TicketKind::Autofixed,
-            "incident" => TicketKind::Incident,
-            "failure" => TicketKind::Failure,
-            _ => return None,
-        })
-    }
-}
+pub use secops_core::outbound::TicketKind;
 
 /// One ticket the pipeline opened for a finding. At most one per finding is open at a time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,6 +1,5 @@
 //! The ticket lifecycle: open, record, remind when overdue, close when the finding is resolved.
 
-pub mod file;
 pub mod lifecycle;
 pub mod port;
 pub mod text;

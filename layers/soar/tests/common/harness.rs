@@ -1,5 +1,5 @@
-//! A `Soar` over real components for tests: a fresh PostgreSQL database (state store and findings
-//! hub), Markdown tickets and JSON-line alerts in a temporary folder, the plan-only quarantine, a
+//! A `Soar` over real components for tests: a fresh PostgreSQL database (state store, findings
+//! hub, notify's outbox), Markdown tickets and JSON-line chat in a temporary folder, the plan-only quarantine, a
 //! file account directory and a clock the test moves.
 
 use std::path::PathBuf;
@@ -13,7 +13,11 @@ use secops_soar::hub::postgres::PgFindingsHub;
 use secops_soar::policy::Policy;
 use secops_soar::quarantine::plan::PlanOnlyQuarantine;
 use secops_soar::state::postgres::PgStateStore;
-use secops_soar::tickets::file::{FileAlerts, FileTicketing};
+use secops_audit::redact::CorrelationKey;
+use secops_notify::local_chat::JsonlChat;
+use secops_notify::local_tickets::LocalTickets;
+use secops_notify::notifier::{Notifier, Sinks};
+use secops_notify::redact::Redaction;
 use secops_soar::{Settings, Soar};
 use secops_store::testing::TestDb;
 use serde_json::Value;
@@ -94,13 +98,20 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(T0));
         let hub = PgFindingsHub::new(db.pool.clone());
+        let sinks = Sinks {
+            tickets: Arc::new(LocalTickets::new(dir.path().join("tickets"))),
+            chat: Arc::new(JsonlChat::new(dir.path().join("alerts.jsonl"))),
+            email: None,
+        };
+        let redaction = Redaction::defaults(CorrelationKey::new([7; 32]));
+        let notifier = Arc::new(Notifier::over_postgres(db.pool.clone(), sinks, redaction, clock.clone()));
         let soar = Soar {
             store: Arc::new(PgStateStore::new(db.pool.clone())),
             hub: Arc::new(hub.clone()),
             accounts: Arc::new(FileDirectory::from_accounts(accounts()).unwrap()),
             controls: None,
-            ticketing: Arc::new(FileTicketing::new(dir.path().join("tickets"))),
-            alerts: Arc::new(FileAlerts::new(dir.path().join("alerts.jsonl"))),
+            ticketing: notifier.clone(),
+            alerts: notifier,
             quarantine: Arc::new(PlanOnlyQuarantine::new(dir.path().join("quarantine-plans.jsonl"))),
             policy: Arc::new(policy),
             clock: clock.clone(),

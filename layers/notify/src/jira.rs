@@ -1,1 +1,0 @@
-//! Jira Cloud REST v3.
