@@ -105,6 +105,11 @@ fn verdict(op: &Outgoing, err: &NotifyError) -> Verdict {
     }
 }
 
+/// A create that was attempted before: its ticket may exist although no reply said so.
+fn needs_lookup(entry: &OutboxEntry) -> bool {
+    entry.attempts > 0 && matches!(entry.payload, Outgoing::Ticket(TicketOp::Create(_)))
+}
+
 fn short_hash(text: &str) -> String {
     hex::encode(&Sha256::digest(text.as_bytes())[..8])
 }
@@ -226,14 +231,10 @@ impl Notifier {
             if batch.is_empty() {
                 break;
             }
-            let existing = match self.existing_tickets(&batch).await {
-                Ok(found) => found,
-                Err(err) => {
-                    self.count_failure(destination, &err, &mut report).await?;
-                    break;
-                }
-            };
-            for queued in batch {
+            // Looked up once per batch, when the first create that was attempted before comes up
+            // (after the breaker admitted it: the search is a request to the destination too).
+            let mut existing: Option<BTreeMap<String, String>> = None;
+            for queued in &batch {
                 if until_seq.is_some_and(|until| queued.seq > until) {
                     break 'pass;
                 }
@@ -245,10 +246,20 @@ impl Notifier {
                 let Some(entry) = self.outbox.lease(&queued.key, &self.owner, now, self.settings.lease).await? else {
                     // Another worker is sending it (or just did): not ours to wait for.
                     report.in_flight += 1;
-                    in_flight.insert(queued.key);
+                    in_flight.insert(queued.key.clone());
                     continue;
                 };
-                match self.send(&entry, &existing).await {
+                if existing.is_none() && needs_lookup(&entry) {
+                    match self.existing_tickets(&batch).await {
+                        Ok(found) => existing = Some(found),
+                        Err(err) => {
+                            self.outbox.mark_failed(&entry.key, &err.to_string(), self.clock.now()).await?;
+                            self.count_failure(destination, &err, &mut report).await?;
+                            break 'pass;
+                        }
+                    }
+                }
+                match self.send(&entry, existing.as_ref()).await {
                     Ok((remote_id, url)) => {
                         self.outbox.mark_delivered(&entry.key, &remote_id, url.as_deref(), self.clock.now()).await?;
                         report.transitions.extend(self.breaker.record(destination, None).await?);
@@ -293,21 +304,21 @@ impl Notifier {
     /// create whose reply was lost may have reached the ticketing system, and must not be
     /// created twice. One bulk search for the whole batch.
     async fn existing_tickets(&self, batch: &[OutboxEntry]) -> Result<BTreeMap<String, String>> {
-        let labels: Vec<String> = batch
-            .iter()
-            .filter(|e| e.attempts > 0 && matches!(e.payload, Outgoing::Ticket(TicketOp::Create(_))))
-            .map(|e| delivery_label(&e.key))
-            .collect();
+        let labels: Vec<String> = batch.iter().filter(|e| needs_lookup(e)).map(|e| delivery_label(&e.key)).collect();
         if labels.is_empty() {
             return Ok(BTreeMap::new());
         }
         self.sinks.tickets.find_by_labels(&labels).await
     }
 
-    async fn send(&self, entry: &OutboxEntry, existing: &BTreeMap<String, String>) -> Result<(String, Option<String>)> {
+    async fn send(
+        &self,
+        entry: &OutboxEntry,
+        existing: Option<&BTreeMap<String, String>>,
+    ) -> Result<(String, Option<String>)> {
         match &entry.payload {
             Outgoing::Ticket(TicketOp::Create(draft)) => {
-                if let Some(key) = existing.get(&delivery_label(&entry.key)) {
+                if let Some(key) = existing.and_then(|found| found.get(&delivery_label(&entry.key))) {
                     tracing::info!(key = %entry.key, ticket = %key, "the ticket exists already (an earlier reply was lost); not creating it again");
                     return Ok((key.clone(), None));
                 }

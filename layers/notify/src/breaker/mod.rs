@@ -179,16 +179,13 @@ impl BreakerRow {
                     .then(|| self.transition(BreakerState::Closed, now, "a delivery succeeded".into()));
                 Some((row, t))
             }
+            // Sends admitted before it opened keep failing: it is open already, nothing to add.
+            Some(_) if self.state == BreakerState::Open => None,
             Some(error) => {
                 let mut row = self.next(now);
                 row.consecutive_failures = self.consecutive_failures.saturating_add(1);
                 row.last_error = Some(error.chars().take(500).collect());
-                let opens = match self.state {
-                    BreakerState::Closed => row.consecutive_failures >= s.failure_threshold,
-                    BreakerState::HalfOpen => true,
-                    // Sends admitted before it opened keep failing: count them, keep it open.
-                    BreakerState::Open => false,
-                };
+                let opens = self.state == BreakerState::HalfOpen || row.consecutive_failures >= s.failure_threshold;
                 let mut t = None;
                 if opens {
                     row.state = BreakerState::Open;
@@ -215,8 +212,14 @@ pub struct Breaker {
     clock: Arc<dyn Clock>,
 }
 
-/// Compare-and-swap rounds before giving up; each lost round means another worker made progress.
-const SWAP_ROUNDS: usize = 8;
+/// Compare-and-swap rounds before giving up; each lost round means another worker made progress,
+/// and a short random pause spreads the next attempts of many concurrent workers.
+const SWAP_ROUNDS: usize = 32;
+
+async fn pause_after_lost_swap(round: usize) {
+    let ceiling_ms = 2 * (round as u64 + 1).min(10);
+    tokio::time::sleep(Duration::from_micros(rand::random_range(0..=ceiling_ms * 1000))).await;
+}
 
 impl Breaker {
     pub fn new(store: Arc<dyn BreakerStore>, settings: BreakerSettings, clock: Arc<dyn Clock>) -> Self {
@@ -233,7 +236,7 @@ impl Breaker {
 
     /// May this worker send to `destination` now?
     pub async fn admit(&self, destination: Destination) -> Result<Admission> {
-        for _ in 0..SWAP_ROUNDS {
+        for round in 0..SWAP_ROUNDS {
             let now = self.clock.now();
             let stored = self.store.load(destination).await?;
             let current = stored.clone().unwrap_or_else(|| fresh(destination, now));
@@ -243,6 +246,7 @@ impl Breaker {
                 log_transition(transition.as_ref());
                 return Ok(admission);
             }
+            pause_after_lost_swap(round).await;
         }
         Err(contended(destination))
     }
@@ -251,7 +255,7 @@ impl Breaker {
     /// destination is unwell; a message the destination rejected on its merits is a success
     /// for the breaker (the destination answered).
     pub async fn record(&self, destination: Destination, failure: Option<&str>) -> Result<Option<Transition>> {
-        for _ in 0..SWAP_ROUNDS {
+        for round in 0..SWAP_ROUNDS {
             let now = self.clock.now();
             let stored = self.store.load(destination).await?;
             let current = stored.clone().unwrap_or_else(|| fresh(destination, now));
@@ -260,6 +264,7 @@ impl Breaker {
                 log_transition(transition.as_ref());
                 return Ok(transition);
             }
+            pause_after_lost_swap(round).await;
         }
         Err(contended(destination))
     }

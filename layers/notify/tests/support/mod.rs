@@ -1,5 +1,7 @@
-//! Fakes of the destinations, shared by the integration tests (each test file uses a part).
+//! Fakes of the destinations and the ADF schema check, shared by the integration tests (each
+//! test file uses a part).
 #![allow(dead_code)]
 
+pub mod adf;
 pub mod jira_fake;
 pub mod slack_fake;
