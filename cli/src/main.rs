@@ -6,6 +6,7 @@ mod audit;
 mod database;
 mod decide;
 mod demo;
+mod notify;
 mod redact;
 mod steps;
 
@@ -65,6 +66,12 @@ enum Command {
         #[arg(long, default_value = "template.yaml")]
         template: PathBuf,
     },
+    /// Convert Markdown (standard input) to Atlassian Document Format (standard output), as
+    /// tickets are sent to Jira.
+    Md2adf,
+    /// Outgoing messages: replay the outbox, export it, show the circuit breakers.
+    #[command(subcommand)]
+    Notify(notify::NotifyCommand),
     /// The decide policy: suppression rules, environment weights, ticket deadlines, incident responses.
     #[command(subcommand)]
     Policy(decide::PolicyCommand),
@@ -174,6 +181,8 @@ fn main() -> ExitCode {
                 decide::run(&config, &event, &template, dry_run, json).await
             }
             Command::Policy(command) => decide::policy(&config, command).await,
+            Command::Md2adf => notify::md2adf(),
+            Command::Notify(command) => notify::run(&config, command).await,
             Command::Audit(command) => Ok(audit::run(&config, command).await),
             Command::Redact { policy, json, detect, policy_file } => {
                 let policy_file = policy_file.or_else(|| config.audit.redaction_policy_file.clone().map(PathBuf::from));

@@ -262,11 +262,18 @@ impl NotifyConfig {
         let jira = match var("SECOPS_JIRA_URL") {
             None => None,
             Some(url) => {
-                if !(url.starts_with("https://") || url.starts_with("http://127.0.0.1") || url.starts_with("http://localhost")) {
+                if !(url.starts_with("https://")
+                    || url.starts_with("http://127.0.0.1")
+                    || url.starts_with("http://localhost"))
+                {
                     return Err(ConfigError { var: "SECOPS_JIRA_URL", value: url, expected: "an https:// URL" });
                 }
                 let required = |name: &'static str| {
-                    var(name).ok_or(ConfigError { var: name, value: String::new(), expected: "a value when SECOPS_JIRA_URL is set" })
+                    var(name).ok_or(ConfigError {
+                        var: name,
+                        value: String::new(),
+                        expected: "a value when SECOPS_JIRA_URL is set",
+                    })
                 };
                 let custom_fields = match var("SECOPS_JIRA_CUSTOM_FIELDS") {
                     None => serde_json::Map::new(),
@@ -284,11 +291,13 @@ impl NotifyConfig {
                 Some(JiraSettings {
                     url: url.trim_end_matches('/').to_owned(),
                     email: required("SECOPS_JIRA_EMAIL")?,
-                    api_token: secret("SECOPS_JIRA_API_TOKEN", "SECOPS_JIRA_API_TOKEN_PARAMETER").ok_or(ConfigError {
-                        var: "SECOPS_JIRA_API_TOKEN",
-                        value: String::new(),
-                        expected: "an API token (or SECOPS_JIRA_API_TOKEN_PARAMETER) when SECOPS_JIRA_URL is set",
-                    })?,
+                    api_token: secret("SECOPS_JIRA_API_TOKEN", "SECOPS_JIRA_API_TOKEN_PARAMETER").ok_or(
+                        ConfigError {
+                            var: "SECOPS_JIRA_API_TOKEN",
+                            value: String::new(),
+                            expected: "an API token (or SECOPS_JIRA_API_TOKEN_PARAMETER) when SECOPS_JIRA_URL is set",
+                        },
+                    )?,
                     project: required("SECOPS_JIRA_PROJECT")?,
                     issue_type: var("SECOPS_JIRA_ISSUE_TYPE").unwrap_or_else(|| "Task".to_owned()),
                     components: var("SECOPS_JIRA_COMPONENTS")
@@ -318,7 +327,9 @@ impl NotifyConfig {
                 })?,
             },
             (None, Some(url)) => ChatTarget::SlackWebhook { url },
-            (None, None) => ChatTarget::File(var("SECOPS_CHAT_FILE").unwrap_or_else(|| format!("{state_dir}/chat.jsonl"))),
+            (None, None) => {
+                ChatTarget::File(var("SECOPS_CHAT_FILE").unwrap_or_else(|| format!("{state_dir}/chat.jsonl")))
+            }
         };
         Ok(NotifyConfig {
             jira,

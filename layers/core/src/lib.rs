@@ -16,6 +16,7 @@ pub mod scratchpad;
 pub use analyst_task::AnalystTask;
 pub use config::{
     AccountSource, AuditConfig, AuditKeySource, ChatTarget, CheckpointTarget, Config, ConfigError, DatabaseSource,
-    DecideConfig, FindingsHubTarget, HotStateStore, JiraSettings, LogFormat, NotifyConfig, QuarantineMode, SecretSource,
+    DecideConfig, FindingsHubTarget, HotStateStore, JiraSettings, LogFormat, NotifyConfig, QuarantineMode,
+    SecretSource,
 };
 pub use error::{ErrorClass, StepError};

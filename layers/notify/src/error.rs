@@ -57,7 +57,10 @@ impl NotifyError {
     pub fn counts_against_destination(&self) -> bool {
         matches!(
             self,
-            NotifyError::Transient(_) | NotifyError::Throttled { .. } | NotifyError::Permanent(_) | NotifyError::Io { .. }
+            NotifyError::Transient(_)
+                | NotifyError::Throttled { .. }
+                | NotifyError::Permanent(_)
+                | NotifyError::Io { .. }
         )
     }
 }

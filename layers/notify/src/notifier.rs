@@ -98,7 +98,9 @@ fn verdict(op: &Outgoing, err: &NotifyError) -> Verdict {
         // A comment or a close on a ticket the destination no longer has will never succeed;
         // a Permanent answer to a create or a chat post is a configuration problem (token,
         // project, channel) that an operator fixes, so those messages wait for the fix.
-        NotifyError::Permanent(_) if matches!(op, Outgoing::Ticket(TicketOp::Comment { .. } | TicketOp::Close { .. })) => {
+        NotifyError::Permanent(_)
+            if matches!(op, Outgoing::Ticket(TicketOp::Comment { .. } | TicketOp::Close { .. })) =>
+        {
             Verdict::Reject
         }
         other => Verdict::Retry { unwell: other.counts_against_destination() },
@@ -338,7 +340,9 @@ impl Notifier {
             Outgoing::Chat(message) => {
                 let sink = match entry.destination {
                     Destination::Email => self.sinks.email.as_ref().ok_or_else(|| {
-                        NotifyError::InvalidInput("an e-mail message is queued but no e-mail destination is configured".into())
+                        NotifyError::InvalidInput(
+                            "an e-mail message is queued but no e-mail destination is configured".into(),
+                        )
                     })?,
                     _ => &self.sinks.chat,
                 };
@@ -373,7 +377,8 @@ impl Notifier {
         let Some(seq) = ticket_id.strip_prefix(PENDING_PREFIX) else {
             return Ok(TicketTarget::Remote(ticket_id.to_owned()));
         };
-        let seq: i64 = seq.parse().map_err(|_| NotifyError::InvalidInput(format!("'{ticket_id}' is not a ticket reference")))?;
+        let seq: i64 =
+            seq.parse().map_err(|_| NotifyError::InvalidInput(format!("'{ticket_id}' is not a ticket reference")))?;
         match self.outbox.by_seq(seq).await? {
             Some(e) if e.status == EntryStatus::Delivered => {
                 Ok(TicketTarget::Remote(e.remote_id.unwrap_or_else(|| ticket_id.to_owned())))
@@ -384,7 +389,13 @@ impl Notifier {
     }
 
     /// Send a chat message (and its e-mail copy when e-mail is configured).
-    pub async fn chat(&self, key: &str, purpose: &str, finding_id: Option<&str>, message: ChatMessage) -> Result<OutboxEntry> {
+    pub async fn chat(
+        &self,
+        key: &str,
+        purpose: &str,
+        finding_id: Option<&str>,
+        message: ChatMessage,
+    ) -> Result<OutboxEntry> {
         if self.sinks.email.is_some() {
             let copy = Outgoing::Chat(message.clone());
             self.submit_to(Destination::Email, format!("email|{key}"), purpose, finding_id, copy).await?;
@@ -406,7 +417,9 @@ impl Notifier {
 /// What the caller of the ticketing port gets back for an entry.
 fn ticket_reference(entry: &OutboxEntry) -> std::result::Result<String, StepError> {
     match entry.status {
-        EntryStatus::Delivered => Ok(entry.remote_id.clone().unwrap_or_else(|| format!("{PENDING_PREFIX}{}", entry.seq))),
+        EntryStatus::Delivered => {
+            Ok(entry.remote_id.clone().unwrap_or_else(|| format!("{PENDING_PREFIX}{}", entry.seq)))
+        }
         EntryStatus::Queued => Ok(format!("{PENDING_PREFIX}{}", entry.seq)),
         EntryStatus::Rejected => Err(StepError::invalid_input(format!(
             "the ticketing system refused {}: {}",

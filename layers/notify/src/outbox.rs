@@ -179,7 +179,13 @@ impl PgOutbox {
 
     /// Take the sending lease on a queued message; None when it is delivered, rejected, or
     /// another worker holds an unexpired lease.
-    pub async fn lease(&self, key: &str, owner: &str, now: OffsetDateTime, lease: Duration) -> Result<Option<OutboxEntry>> {
+    pub async fn lease(
+        &self,
+        key: &str,
+        owner: &str,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<OutboxEntry>> {
         let until = now + time::Duration::try_from(lease).unwrap_or(time::Duration::MINUTE);
         let row = self
             .client()

@@ -44,7 +44,9 @@ async fn secret(source: &SecretSource, aws: Option<&SdkConfig>, what: &str) -> R
         SecretSource::Value(v) => Ok(v.clone()),
         SecretSource::SsmParameter(name) => {
             let aws = aws.ok_or_else(|| {
-                NotifyError::InvalidInput(format!("{what} is in SSM parameter {name}, but no AWS configuration was loaded"))
+                NotifyError::InvalidInput(format!(
+                    "{what} is in SSM parameter {name}, but no AWS configuration was loaded"
+                ))
             })?;
             Ok(secops_aws::ssm::get_secret_parameter(aws, name).await?)
         }

@@ -101,7 +101,11 @@ fn summary(input: Summarize) -> BatchSummary {
         .results
         .iter()
         .filter_map(|r| {
-            r.ticket_key.as_ref().map(|key| TicketLink { finding_id: r.finding_id.clone(), key: key.clone(), url: r.ticket_url.clone() })
+            r.ticket_key.as_ref().map(|key| TicketLink {
+                finding_id: r.finding_id.clone(),
+                key: key.clone(),
+                url: r.ticket_url.clone(),
+            })
         })
         .collect();
     let mut top_risks: Vec<TopRisk> = input
@@ -152,12 +156,13 @@ impl NotifyStep {
                 let findings = match &a.findings {
                     Value::Array(items) => items.len() as u64,
                     other => other.as_u64().ok_or_else(|| {
-                        StepError::invalid_input("announce_batch: input.findings: expected a count or a list of findings")
+                        StepError::invalid_input(
+                            "announce_batch: input.findings: expected a count or a list of findings",
+                        )
                     })?,
                 };
-                let started_at = a
-                    .started_at
-                    .unwrap_or_else(|| OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default());
+                let started_at =
+                    a.started_at.unwrap_or_else(|| OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default());
                 let entry = self
                     .notifier
                     .batch_started(BatchStarted { run_id: a.execution_id, workflow: a.workflow, findings, started_at })

@@ -35,7 +35,8 @@ const TICKETS: usize = 100;
 const CLOSED: usize = 10;
 
 fn ticket(i: usize) -> NewTicket {
-    let finding_id = format!("arn:aws:securityhub:eu-west-1:111122223333:subscription/aws-foundational/v/1.0.0/S3.8/finding/{i:04}");
+    let finding_id =
+        format!("arn:aws:securityhub:eu-west-1:111122223333:subscription/aws-foundational/v/1.0.0/S3.8/finding/{i:04}");
     NewTicket {
         kind: TicketKind::Team,
         finding_id: finding_id.clone(),
@@ -200,7 +201,10 @@ async fn a_jira_outage_and_slack_rate_limits_delay_output_but_lose_and_duplicate
     );
     assert!(log[0].reason.starts_with("5 consecutive failures"), "{}", log[0].reason);
     // The replay looked the first ticket up by its delivery label before creating anything.
-    assert!(jira.searches().iter().any(|search| search.labels == [delivery_label(&format!("tickets|open|{}", ticket(0).idempotency_key))]));
+    assert!(jira
+        .searches()
+        .iter()
+        .any(|search| search.labels == [delivery_label(&format!("tickets|open|{}", ticket(0).idempotency_key))]));
     let counts = outbox.counts().await.unwrap();
     assert_eq!(counts.get(&(Destination::Tickets, EntryStatus::Delivered)), Some(&((TICKETS + CLOSED) as i64)));
     assert_eq!(counts.get(&(Destination::Chat, EntryStatus::Delivered)), Some(&2));

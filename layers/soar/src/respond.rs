@@ -95,8 +95,9 @@ pub async fn notify_incident(soar: &Soar, pad: Scratchpad) -> Result<Scratchpad>
                 ticket_id.as_deref().unwrap_or("none")
             ),
         };
-        let outcome =
-            soar.once(key, &owner, || async { Ok(soar.alerts.send(&alert).await.map(|()| json!({"sent": true}))?) }).await?;
+        let outcome = soar
+            .once(key, &owner, || async { Ok(soar.alerts.send(&alert).await.map(|()| json!({"sent": true}))?) })
+            .await?;
         done.insert("alert".into(), outcome.report());
     }
 

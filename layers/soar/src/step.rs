@@ -16,7 +16,7 @@ use crate::tickets::lifecycle;
 pub const DECIDE_ACTIONS: &[&str] =
     &["decide", "suppress_finding", "resolve_finding", "classify_incident", "sync_enabled_controls"];
 
-/// The `notify` function's actions that this crate answers (the notify issue adds the rest).
+/// The `notify` function's ticket actions, which this crate answers (`secops_notify::step` answers the rest).
 pub const TICKET_ACTIONS: &[&str] = &["open_ticket", "close_ticket", "notify_incident", "send_reminders"];
 
 fn parse<T: DeserializeOwned>(input: &Value, action: &str) -> Result<T, StepError> {

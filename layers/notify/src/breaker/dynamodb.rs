@@ -61,7 +61,10 @@ fn format_time(t: OffsetDateTime) -> Result<AttributeValue> {
         .map_err(|e| NotifyError::InvalidInput(format!("breaker time {t} cannot be stored: {e}")))
 }
 
-fn aws_error<E>(operation: &'static str, err: aws_sdk_dynamodb::error::SdkError<E, aws_smithy_runtime_api::http::Response>) -> NotifyError
+fn aws_error<E>(
+    operation: &'static str,
+    err: aws_sdk_dynamodb::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> NotifyError
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -147,9 +150,9 @@ impl BreakerStore for DynamoBreakerStore {
         match put.send().await {
             Ok(_) => Ok(true),
             Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception) =>
+                if err.as_service_error().is_some_and(
+                    aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception,
+                ) =>
             {
                 Ok(false)
             }

@@ -57,7 +57,11 @@ pub struct BreakerSettings {
 
 impl Default for BreakerSettings {
     fn default() -> Self {
-        BreakerSettings { failure_threshold: 5, open_for: Duration::from_secs(60), probe_timeout: Duration::from_secs(30) }
+        BreakerSettings {
+            failure_threshold: 5,
+            open_for: Duration::from_secs(60),
+            probe_timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -311,7 +315,10 @@ mod tests {
         assert_eq!(r.state, BreakerState::Open);
         assert_eq!(t.unwrap().reason, "5 consecutive failures, the last: 500");
         row = r;
-        assert_eq!(row.admit(T0 + time::Duration::seconds(59), &s).0, Admission::Refuse { until: T0 + time::Duration::seconds(60) });
+        assert_eq!(
+            row.admit(T0 + time::Duration::seconds(59), &s).0,
+            Admission::Refuse { until: T0 + time::Duration::seconds(60) }
+        );
         let (admission, w) = row.admit(T0 + time::Duration::seconds(60), &s);
         assert_eq!(admission, Admission::Probe);
         row = apply(&row, w);

@@ -5,7 +5,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use secops_audit::redact::CorrelationKey;
 use secops_core::scratchpad::PipelineFlags;
+use secops_notify::local_chat::JsonlChat;
+use secops_notify::local_tickets::LocalTickets;
+use secops_notify::notifier::{Notifier, Sinks};
+use secops_notify::redact::Redaction;
 use secops_soar::account::file::FileDirectory;
 use secops_soar::account::OrgAccount;
 use secops_soar::clock::ManualClock;
@@ -13,11 +18,6 @@ use secops_soar::hub::postgres::PgFindingsHub;
 use secops_soar::policy::Policy;
 use secops_soar::quarantine::plan::PlanOnlyQuarantine;
 use secops_soar::state::postgres::PgStateStore;
-use secops_audit::redact::CorrelationKey;
-use secops_notify::local_chat::JsonlChat;
-use secops_notify::local_tickets::LocalTickets;
-use secops_notify::notifier::{Notifier, Sinks};
-use secops_notify::redact::Redaction;
 use secops_soar::{Settings, Soar};
 use secops_store::testing::TestDb;
 use serde_json::Value;
