@@ -4,8 +4,10 @@
 //!
 //! Order: a submit first delivers older queued messages of its destination (up to a budget),
 //! then its own; a message another worker is sending right now (leased) is skipped, not waited
-//! for. Replay walks the queue from the oldest message and stops at the first failure, so a
-//! comment or a close never overtakes the create it is for.
+//! for, except the submitter's own message: its submit waits for that worker's outcome, so a
+//! healthy destination answers with the remote id, not a pending reference. Replay walks the
+//! queue from the oldest message and stops at the first failure, so a comment or a close never
+//! overtakes the create it is for.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -59,7 +61,8 @@ pub struct Notifier {
     redaction: Redaction,
     clock: Arc<dyn Clock>,
     settings: DeliverySettings,
-    /// This worker's lease owner name.
+    /// Names this notifier's leases; each drain adds its own suffix, since clones and concurrent
+    /// tasks share one notifier and must not take over each other's leases.
     owner: String,
 }
 
@@ -224,6 +227,7 @@ impl Notifier {
     /// One pass over `destination`'s queue in order, up to `until_seq` when given.
     pub async fn drain(&self, destination: Destination, until_seq: Option<i64>, budget: usize) -> Result<DrainReport> {
         let mut report = DrainReport::default();
+        let owner = format!("{}/{}", self.owner, uuid::Uuid::new_v4().simple());
         // Messages other workers are sending: skipped on every later read of the queue head.
         let mut in_flight = std::collections::HashSet::new();
         'pass: while report.delivered + report.rejected < budget {
@@ -245,7 +249,11 @@ impl Notifier {
                     break 'pass;
                 }
                 let now = self.clock.now();
-                let Some(entry) = self.outbox.lease(&queued.key, &self.owner, now, self.settings.lease).await? else {
+                let Some(entry) = self.outbox.lease(&queued.key, &owner, now, self.settings.lease).await? else {
+                    if until_seq == Some(queued.seq) {
+                        self.await_other_attempt(queued).await?;
+                        break 'pass;
+                    }
                     // Another worker is sending it (or just did): not ours to wait for.
                     report.in_flight += 1;
                     in_flight.insert(queued.key.clone());
@@ -292,6 +300,22 @@ impl Notifier {
             }
         }
         Ok(report)
+    }
+
+    /// Wait until the attempt another worker is making at `queued` is recorded (delivered,
+    /// rejected or failed), at most one lease period: after that the lease has expired anyway.
+    async fn await_other_attempt(&self, queued: &OutboxEntry) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + self.settings.lease;
+        let mut pause = Duration::from_millis(10);
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(pause).await;
+            match self.outbox.get(&queued.key).await? {
+                Some(e) if e.status == EntryStatus::Queued && e.attempts == queued.attempts => {}
+                _ => return Ok(()),
+            }
+            pause = (pause * 2).min(Duration::from_millis(200));
+        }
+        Ok(())
     }
 
     async fn count_failure(&self, destination: Destination, err: &NotifyError, report: &mut DrainReport) -> Result<()> {

@@ -45,3 +45,19 @@ pub fn assert_valid(docs: &[Value]) {
     assert_eq!(code, 0, "invalid ADF: {summary:#}");
     assert_eq!(summary["valid"], docs.len());
 }
+
+/// Every text node of an ADF document, concatenated in document order.
+pub fn text(node: &Value) -> String {
+    let mut out = String::new();
+    collect_text(node, &mut out);
+    out
+}
+
+fn collect_text(node: &Value, out: &mut String) {
+    if node["type"] == "text" {
+        out.push_str(node["text"].as_str().unwrap_or_default());
+    }
+    for child in node["content"].as_array().into_iter().flatten() {
+        collect_text(child, out);
+    }
+}

@@ -3,5 +3,6 @@
 #![allow(dead_code)]
 
 pub mod adf;
+pub mod harness;
 pub mod jira_fake;
 pub mod slack_fake;
