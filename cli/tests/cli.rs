@@ -185,6 +185,27 @@ async fn run_and_decide_wire_the_built_steps_for_real() {
         3,
         "a team ticket and two SOC tickets"
     );
+    let adf_records = std::fs::read_dir(state.join("tickets")).unwrap().filter_map(Result::ok);
+    assert_eq!(adf_records.filter(|e| e.path().to_string_lossy().ends_with(".adf.json")).count(), 3);
+
+    // Every ticket went through the outbox and was delivered; nothing waits.
+    let out = run(&["notify", "outbox", "--jsonl"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let entries: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let tickets: Vec<&serde_json::Value> = entries.iter().filter(|e| e["destination"] == "tickets").collect();
+    assert_eq!(tickets.len(), 3, "{entries:#?}");
+    assert!(entries.iter().all(|e| e["status"] == "delivered"), "{entries:#?}");
+    assert!(tickets.iter().all(|e| e["remote_id"].as_str().unwrap().starts_with("LOCAL-")));
+    let out = run(&["notify", "replay"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("still queued: 0"));
+    let out = run(&["notify", "breakers"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("tickets  closed"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     let out = run(&["decide", "--event", event_path.to_str().unwrap()]);
     assert!(out.status.success());
@@ -195,6 +216,25 @@ async fn run_and_decide_wire_the_built_steps_for_real() {
     assert_eq!(out.status.code(), Some(1), "collect is not built yet: {}", String::from_utf8_lossy(&out.stdout));
     let out = run(&["run", "nosuch", "--input", event_path.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no state machine 'nosuch'"));
+}
+
+#[test]
+fn md2adf_converts_standard_input() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_secops"))
+        .arg("md2adf")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run secops");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"# Finding\n\nBucket `logs` is **public**.\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["type"], "doc");
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["content"][0]["type"], "heading");
+    assert_eq!(doc["content"][1]["content"][1]["marks"][0]["type"], "code");
 }
 
 fn tempdir(name: &str) -> PathBuf {
