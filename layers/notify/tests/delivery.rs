@@ -9,35 +9,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use secops_core::outbound::{Alert, Alerts, NewTicket, TicketKind, Ticketing};
+use secops_core::outbound::{Alert, Alerts, NewTicket, Ticketing};
 use secops_core::ErrorClass;
 use secops_notify::breaker::BreakerState;
 use secops_notify::message::{delivery_label, finding_label, BatchStarted};
 use secops_notify::outbox::{EntryStatus, OutboxEntry};
 use secops_notify::Destination;
-use support::harness::Harness;
+use support::harness::{open_key, ticket, Harness};
 use support::slack_fake::SLACK_FAKE_TOKEN;
 use tokio::sync::Barrier;
-
-fn ticket(i: usize) -> NewTicket {
-    let finding_id =
-        format!("arn:aws:securityhub:eu-west-1:111122223333:subscription/aws-foundational/v/1.0.0/S3.8/finding/{i:04}");
-    NewTicket {
-        kind: TicketKind::Team,
-        finding_id: finding_id.clone(),
-        project: None,
-        summary: format!("S3.8 bucket payments-{i} allows public access"),
-        body: format!("Bucket `payments-{i}` has **no** public access block."),
-        severity: "HIGH".into(),
-        labels: vec!["secops-autopilot".into()],
-        idempotency_key: format!("{finding_id}|ticket:team|2026-11-21T10:00:00Z"),
-    }
-}
-
-/// The outbox key `Ticketing::open` files a ticket under.
-fn open_key(t: &NewTicket) -> String {
-    format!("tickets|open|{}", t.idempotency_key)
-}
 
 fn alert(i: usize) -> Alert {
     Alert {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use futures::stream::{self, StreamExt};
 use secops_audit::redact::CorrelationKey;
 use secops_core::clock::{Clock, ManualClock};
-use secops_core::outbound::{NewTicket, TicketKind, Ticketing};
+use secops_core::outbound::Ticketing;
 use secops_notify::breaker::postgres::PgBreakerStore;
 use secops_notify::breaker::{Breaker, BreakerSettings, BreakerState};
 use secops_notify::jira::JiraTickets;
@@ -27,27 +27,13 @@ use secops_notify::redact::Redaction;
 use secops_notify::slack::{SlackChat, SlackConfig, SlackTarget};
 use secops_notify::Destination;
 use secops_store::testing::TestDb;
+use support::harness::{open_key, ticket};
 use support::jira_fake::JiraFake;
 use support::slack_fake::{SlackFake, SLACK_FAKE_TOKEN};
 use time::macros::datetime;
 
 const TICKETS: usize = 100;
 const CLOSED: usize = 10;
-
-fn ticket(i: usize) -> NewTicket {
-    let finding_id =
-        format!("arn:aws:securityhub:eu-west-1:111122223333:subscription/aws-foundational/v/1.0.0/S3.8/finding/{i:04}");
-    NewTicket {
-        kind: TicketKind::Team,
-        finding_id: finding_id.clone(),
-        project: None,
-        summary: format!("S3.8 bucket payments-{i} allows public access"),
-        body: format!("## What\n\nBucket `payments-{i}` has **no** public access block.\n\n- account 111122223333\n- [ ] enable the block\n"),
-        severity: ["CRITICAL", "HIGH", "MEDIUM", "LOW"][i % 4].into(),
-        labels: vec!["secops-autopilot".into(), "team".into()],
-        idempotency_key: format!("{finding_id}|ticket:team|2026-11-21T10:00:00Z"),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_jira_outage_and_slack_rate_limits_delay_output_but_lose_and_duplicate_nothing() {
@@ -202,7 +188,7 @@ async fn a_jira_outage_and_slack_rate_limits_delay_output_but_lose_and_duplicate
     assert!(log[0].reason.starts_with("5 consecutive failures"), "{}", log[0].reason);
     // The replay looked the first ticket up by its delivery label before creating anything (in
     // one search with the other creates the outage saw attempted).
-    let first_label = delivery_label(&format!("tickets|open|{}", ticket(0).idempotency_key));
+    let first_label = delivery_label(&open_key(&ticket(0)));
     let searches = jira.searches();
     assert!(searches.first().is_some_and(|search| search.labels.contains(&first_label)), "{searches:?}");
     let counts = outbox.counts().await.unwrap();

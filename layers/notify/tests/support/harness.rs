@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use secops_audit::redact::CorrelationKey;
 use secops_core::clock::ManualClock;
+use secops_core::outbound::{NewTicket, TicketKind};
 use secops_notify::breaker::postgres::PgBreakerStore;
 use secops_notify::breaker::{Breaker, BreakerSettings};
 use secops_notify::jira::{JiraConfig, JiraTickets};
@@ -77,4 +78,25 @@ fn notifier(db: &TestDb, slack: &SlackFake, jira: JiraConfig, slack_token: &str,
         clock.clone(),
         DeliverySettings::default(),
     )
+}
+
+/// A team ticket for finding number `i` (an S3.8 finding), as decide files it.
+pub fn ticket(i: usize) -> NewTicket {
+    let finding_id =
+        format!("arn:aws:securityhub:eu-west-1:111122223333:subscription/aws-foundational/v/1.0.0/S3.8/finding/{i:04}");
+    NewTicket {
+        kind: TicketKind::Team,
+        finding_id: finding_id.clone(),
+        project: None,
+        summary: format!("S3.8 bucket payments-{i} allows public access"),
+        body: format!("## What\n\nBucket `payments-{i}` has **no** public access block.\n\n- account 111122223333\n- [ ] enable the block\n"),
+        severity: ["CRITICAL", "HIGH", "MEDIUM", "LOW"][i % 4].into(),
+        labels: vec!["secops-autopilot".into(), "team".into()],
+        idempotency_key: format!("{finding_id}|ticket:team|2026-11-21T10:00:00Z"),
+    }
+}
+
+/// The outbox key `Ticketing::open` files a ticket under.
+pub fn open_key(t: &NewTicket) -> String {
+    format!("tickets|open|{}", t.idempotency_key)
 }
