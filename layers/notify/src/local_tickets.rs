@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::adf::markdown_to_adf_json;
+use crate::adf::convert_cached;
 use crate::message::TicketDraft;
 use crate::sink::{CreatedTicket, TicketSink};
 use crate::{NotifyError, Result};
@@ -164,7 +164,7 @@ impl TicketSink for LocalTickets {
                     "key": key,
                     "fields": {"summary": t.summary, "kind": t.kind, "severity": t.severity, "project": t.project,
                                "labels": t.labels, "finding_id": t.finding_id},
-                    "description": markdown_to_adf_json(&t.body),
+                    "description": convert_cached(&t.body).as_ref(),
                     "comments": [],
                     "status": "open",
                 });
@@ -182,14 +182,14 @@ impl TicketSink for LocalTickets {
     async fn comment(&self, key: &str, markdown: &str) -> Result<()> {
         let (md, adf) = self.existing(key)?;
         append(&md, format!("\n## Comment, {}\n\n{markdown}\n", now_text()).as_bytes())?;
-        self.update_adf(key, &adf, markdown_to_adf_json(markdown), None)?;
+        self.update_adf(key, &adf, convert_cached(markdown).as_ref().clone(), None)?;
         self.log(json!({"at": now_text(), "key": key, "change": "comment", "text": markdown}))
     }
 
     async fn close(&self, key: &str, markdown: &str) -> Result<()> {
         let (md, adf) = self.existing(key)?;
         append(&md, format!("\n## Closed, {}\n\n{markdown}\n", now_text()).as_bytes())?;
-        self.update_adf(key, &adf, markdown_to_adf_json(markdown), Some("done"))?;
+        self.update_adf(key, &adf, convert_cached(markdown).as_ref().clone(), Some("done"))?;
         self.log(json!({"at": now_text(), "key": key, "change": "closed", "text": markdown}))
     }
 }

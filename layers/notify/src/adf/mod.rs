@@ -129,3 +129,13 @@ impl Lru {
         }
     }
 }
+
+/// Documents the process keeps converted: ticket bodies are converted again on every retry and
+/// replay, and closing and reminder comments repeat across tickets.
+const SHARED_CACHE_CAPACITY: usize = 1024;
+
+/// Convert through the process-wide [`AdfCache`] (what the Jira and local ticket adapters use).
+pub fn convert_cached(markdown: &str) -> Arc<serde_json::Value> {
+    static SHARED: std::sync::OnceLock<AdfCache> = std::sync::OnceLock::new();
+    SHARED.get_or_init(|| AdfCache::new(SHARED_CACHE_CAPACITY)).convert(markdown)
+}

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tokio::sync::Semaphore;
 
-use crate::adf::markdown_to_adf_json;
+use crate::adf::convert_cached;
 use crate::message::TicketDraft;
 use crate::sink::{CreatedTicket, TicketSink};
 use crate::{NotifyError, Result};
@@ -215,7 +215,7 @@ impl JiraTickets {
         issue.insert("project".into(), json!({ "key": project }));
         issue.insert("issuetype".into(), json!({ "name": config.issue_type }));
         issue.insert("summary".into(), Value::String(summary));
-        issue.insert("description".into(), markdown_to_adf_json(&draft.body));
+        issue.insert("description".into(), convert_cached(&draft.body).as_ref().clone());
         match config.priorities.get(&draft.severity.trim().to_ascii_uppercase()) {
             Some(priority) => {
                 issue.insert("priority".into(), json!({ "name": priority }));
@@ -395,7 +395,7 @@ impl TicketSink for JiraTickets {
 
     async fn comment(&self, key: &str, markdown: &str) -> Result<()> {
         check_issue_key(key, "comment on")?;
-        let body = json!({ "body": markdown_to_adf_json(markdown) });
+        let body = json!({ "body": convert_cached(markdown).as_ref() });
         self.send(Call {
             what: format!("comment on {key}"),
             method: Method::POST,
