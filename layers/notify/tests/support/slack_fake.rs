@@ -12,7 +12,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub const SLACK_FAKE_TOKEN: &str = "xoxb-test";
 pub const WEB_API_PATH: &str = "/api/chat.postMessage";
-pub const WEBHOOK_PATH: &str = "/services/T000/B000/XXXX";
+pub const WEBHOOK_PATH: &str = "/services/T0SECOPS/B0SECOPS/fake-webhook-secret";
 
 // The limits the fake enforces, as Slack documents them.
 const MAX_BLOCKS: usize = 50;
