@@ -48,8 +48,7 @@ struct RecordBatchInput {
 
 /// The action's fields, with the JSON path of the first bad one in the error.
 fn parse<T: serde::de::DeserializeOwned>(input: &Value, action: &str) -> Result<T, StepError> {
-    serde_path_to_error::deserialize(input)
-        .map_err(|e| StepError::invalid_input(format!("audit {action}: input.{}: {}", e.path(), e.inner())))
+    secops_core::json::step_input(input, &format!("audit {action}"))
 }
 
 fn actor(workflow: &str, execution_id: &str) -> String {

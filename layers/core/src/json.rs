@@ -2,6 +2,15 @@
 
 use serde_json::Value;
 
+use crate::StepError;
+
+/// A step action's input as `T`, or `InvalidInput` naming the action and the JSON path of the
+/// first bad field (`decide: input.finding.Id: invalid type …`).
+pub fn step_input<T: serde::de::DeserializeOwned>(input: &Value, action: &str) -> Result<T, StepError> {
+    serde_path_to_error::deserialize(input)
+        .map_err(|e| StepError::invalid_input(format!("{action}: input.{}: {}", e.path(), e.inner())))
+}
+
 /// "a string", "an object", ...: what a value is, for error messages.
 pub fn kind(v: &Value) -> &'static str {
     match v {

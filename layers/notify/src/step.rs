@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use secops_core::StepError;
 use serde::Deserialize;
+use secops_core::json::step_input;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -59,10 +60,6 @@ struct Summarize {
     results: Vec<TriageResult>,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(input: &Value, action: &str) -> Result<T, StepError> {
-    serde_path_to_error::deserialize(input)
-        .map_err(|e| StepError::invalid_input(format!("{action}: input.{}: {}", e.path(), e.inner())))
-}
 
 fn delivery(entry: &OutboxEntry) -> Value {
     json!({"outbox_seq": entry.seq, "status": entry.status, "remote_id": entry.remote_id})
@@ -152,7 +149,7 @@ impl NotifyStep {
                 serde_json::to_value(&report).map_err(|e| StepError::permanent(format!("replay report: {e}")))
             }
             "announce_batch" => {
-                let a: Announce = parse(&input, &name)?;
+                let a: Announce = step_input(&input, &name)?;
                 let findings = match &a.findings {
                     Value::Array(items) => items.len() as u64,
                     other => other.as_u64().ok_or_else(|| {
@@ -170,7 +167,7 @@ impl NotifyStep {
                 Ok(delivery(&entry))
             }
             "summarize_triage" => {
-                let s = summary(parse(&input, &name)?);
+                let s = summary(step_input(&input, &name)?);
                 let counts = json!({"analysed": s.analysed, "succeeded": s.succeeded, "failed": s.failures.len()});
                 let entry = self.notifier.batch_summary(s).await?;
                 Ok(json!({"summary": counts, "delivery": delivery(&entry)}))

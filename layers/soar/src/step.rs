@@ -3,7 +3,7 @@
 
 use secops_core::scratchpad::Scratchpad;
 use secops_core::StepError;
-use serde::de::DeserializeOwned;
+use secops_core::json::step_input;
 use serde_json::Value;
 
 use crate::decide::{self, DecideInput};
@@ -19,10 +19,6 @@ pub const DECIDE_ACTIONS: &[&str] =
 /// The `notify` function's ticket actions, which this crate answers (`secops_notify::step` answers the rest).
 pub const TICKET_ACTIONS: &[&str] = &["open_ticket", "close_ticket", "notify_incident", "send_reminders"];
 
-fn parse<T: DeserializeOwned>(input: &Value, action: &str) -> Result<T, StepError> {
-    serde_path_to_error::deserialize(input)
-        .map_err(|e| StepError::invalid_input(format!("{action}: input.{}: {}", e.path(), e.inner())))
-}
 
 fn scratchpad(input: &Value, action: &str) -> Result<Scratchpad, StepError> {
     let pad = input
@@ -54,7 +50,7 @@ impl DecideStep {
         let name = action(&input);
         match name {
             "decide" => {
-                let request: DecideInput = parse(&input, name)?;
+                let request: DecideInput = step_input(&input, name)?;
                 let pad = decide::decide(soar, request).await?;
                 tracing::info!(finding_id = %pad.finding.id, decision = ?pad.decision, reason = ?pad.decision_reason, score = ?pad.penalty_score, "decided");
                 out(&pad)
