@@ -59,7 +59,7 @@ impl ChatSink for JsonlChat {
 /// such write at the end as a whole, so concurrent writers (tasks or processes) never
 /// interleave. The offset where the line starts is read from our own file position, which
 /// other writers do not move.
-fn append_line(path: &Path, line: &[u8]) -> std::io::Result<u64> {
+pub(crate) fn append_line(path: &Path, line: &[u8]) -> std::io::Result<u64> {
     if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }

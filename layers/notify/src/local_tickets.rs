@@ -18,6 +18,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::adf::convert_cached;
+use crate::local_chat::append_line;
 use crate::message::TicketDraft;
 use crate::sink::{CreatedTicket, TicketSink};
 use crate::{NotifyError, Result};
@@ -27,17 +28,9 @@ pub struct LocalTickets {
     dir: PathBuf,
 }
 
-/// Append `bytes` with one write call, so concurrent writers never interleave inside a line.
-pub(crate) fn append(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| NotifyError::io(parent.display(), e))?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| NotifyError::io(path.display(), e))?;
-    file.write_all(bytes).map_err(|e| NotifyError::io(path.display(), e))
+/// Append `bytes` in one write (see [`append_line`]), the error naming the file.
+fn append(path: &Path, bytes: &[u8]) -> Result<()> {
+    append_line(path, bytes).map(|_offset| ()).map_err(|e| NotifyError::io(path.display(), e))
 }
 
 fn now_text() -> String {
