@@ -323,36 +323,29 @@ impl StateStore for DynamoStateStore {
     }
 
     async fn open_tickets(&self) -> Result<Vec<TicketRecord>> {
-        let mut tickets = Vec::new();
-        let mut start_key: Option<Item> = None;
-        for _page in 0..MAX_PAGES {
-            // Index reads are eventually consistent: a ticket opened or closed a moment ago may be
-            // missing or still listed.
-            let out = self
-                .client
-                .query()
-                .table_name(&self.tickets_table)
-                .index_name(OPEN_TICKETS_INDEX)
-                .key_condition_expression("#open = :open")
-                .expression_attribute_names("#open", "open")
-                .expression_attribute_values(":open", s(OPEN_MARKER))
-                .scan_index_forward(true)
-                .set_exclusive_start_key(start_key.take())
-                .send()
-                .await
-                .map_err(|e| aws_error("dynamodb:Query", e))?;
-            for item in out.items() {
-                tickets.push(ticket_from_item(&self.tickets_table, item)?);
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start_key = Some(key),
-                _ => return Ok(tickets),
-            }
-        }
-        Err(SoarError::store(
-            ErrorClass::Permanent,
-            format!("{} index {OPEN_TICKETS_INDEX}: more than {MAX_PAGES} pages of open tickets", self.tickets_table),
-        ))
+        let items = all_pages(
+            |start| async move {
+                // Index reads are eventually consistent: a ticket opened or closed a moment ago may
+                // be missing or still listed.
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.tickets_table)
+                    .index_name(OPEN_TICKETS_INDEX)
+                    .key_condition_expression("#open = :open")
+                    .expression_attribute_names("#open", "open")
+                    .expression_attribute_values(":open", s(OPEN_MARKER))
+                    .scan_index_forward(true)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("dynamodb:Query", e))?;
+                Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+            },
+            || format!("{} index {OPEN_TICKETS_INDEX}: more than {MAX_PAGES} pages of open tickets", self.tickets_table),
+        )
+        .await?;
+        items.iter().map(|item| ticket_from_item(&self.tickets_table, item)).collect()
     }
 
     async fn record_reminder(&self, finding_id: &str, reminder: &str) -> Result<bool> {
@@ -461,36 +454,29 @@ impl StateStore for DynamoStateStore {
     /// A filtered Scan of the whole state table, sorted here: meant for the small volumes of an
     /// operator's look at what failed, not for bulk export. Capped at [`MAX_PAGES`] pages.
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>> {
-        let mut letters = Vec::new();
-        let mut start_key: Option<Item> = None;
-        for _page in 0..MAX_PAGES {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.state_table)
-                .filter_expression("begins_with(pk, :prefix)")
-                .expression_attribute_values(":prefix", s(DEAD_LETTER_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start_key.take())
-                .send()
-                .await
-                .map_err(|e| aws_error("dynamodb:Scan", e))?;
-            for item in out.items() {
-                letters.push(self.state_view(item).json::<DeadLetter>("doc")?);
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start_key = Some(key),
-                _ => {
-                    letters.sort_by(|a, b| b.received_at.cmp(&a.received_at).then_with(|| a.id.cmp(&b.id)));
-                    letters.truncate(limit);
-                    return Ok(letters);
-                }
-            }
-        }
-        Err(SoarError::store(
-            ErrorClass::Permanent,
-            format!("{}: more than {MAX_PAGES} scan pages while listing dead letters", self.state_table),
-        ))
+        let items = all_pages(
+            |start| async move {
+                let out = self
+                    .client
+                    .scan()
+                    .table_name(&self.state_table)
+                    .filter_expression("begins_with(pk, :prefix)")
+                    .expression_attribute_values(":prefix", s(DEAD_LETTER_PREFIX))
+                    .consistent_read(true)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("dynamodb:Scan", e))?;
+                Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+            },
+            || format!("{}: more than {MAX_PAGES} scan pages while listing dead letters", self.state_table),
+        )
+        .await?;
+        let mut letters =
+            items.iter().map(|item| self.state_view(item).json::<DeadLetter>("doc")).collect::<Result<Vec<_>>>()?;
+        letters.sort_by(|a, b| b.received_at.cmp(&a.received_at).then_with(|| a.id.cmp(&b.id)));
+        letters.truncate(limit);
+        Ok(letters)
     }
 
     async fn insert_incident(&self, incident: &IncidentRecord) -> Result<bool> {
@@ -663,6 +649,27 @@ where
 /// A condition expression was false: an answer, not a failure, wherever the semantics say bool/None.
 fn condition_failed<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
     err.as_service_error().and_then(ProvideErrorMetadata::code) == Some("ConditionalCheckFailedException")
+}
+
+/// Every item of a paged Query or Scan: `page` reads one page from a start key and returns its
+/// items and the next start key; at most [`MAX_PAGES`] pages, else a `Permanent` error with
+/// `too_many()` as its message.
+async fn all_pages<F, Fut>(mut page: F, too_many: impl FnOnce() -> String) -> Result<Vec<Item>>
+where
+    F: FnMut(Option<Item>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<Item>, Option<Item>)>>,
+{
+    let mut items = Vec::new();
+    let mut start_key: Option<Item> = None;
+    for _page in 0..MAX_PAGES {
+        let (mut got, next) = page(start_key.take()).await?;
+        items.append(&mut got);
+        match next {
+            Some(key) if !key.is_empty() => start_key = Some(key),
+            _ => return Ok(items),
+        }
+    }
+    Err(SoarError::store(ErrorClass::Permanent, too_many()))
 }
 
 fn s(value: &str) -> AttributeValue {
