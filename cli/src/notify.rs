@@ -43,10 +43,11 @@ fn parse_status(s: &str) -> Result<EntryStatus, String> {
 pub fn md2adf() -> Result<ExitCode> {
     let mut markdown = String::new();
     std::io::stdin().read_to_string(&mut markdown).context("reading Markdown from standard input")?;
-    let doc = secops_notify::adf::markdown_to_adf(&markdown);
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer(&mut out, &doc).context("writing ADF")?;
-    writeln!(out)?;
+    // write_json is the converter's own writer; serde would go through a Value first.
+    let mut json = Vec::new();
+    secops_notify::adf::markdown_to_adf(&markdown).write_json(&mut json);
+    json.push(b'\n');
+    std::io::stdout().lock().write_all(&json).context("writing ADF")?;
     Ok(ExitCode::SUCCESS)
 }
 

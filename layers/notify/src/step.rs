@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use secops_core::json::step_input;
 use secops_core::StepError;
 use serde::Deserialize;
-use secops_core::json::step_input;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -59,7 +59,6 @@ struct Summarize {
     started_at: Option<String>,
     results: Vec<TriageResult>,
 }
-
 
 fn delivery(entry: &OutboxEntry) -> Value {
     json!({"outbox_seq": entry.seq, "status": entry.status, "remote_id": entry.remote_id})

@@ -1,9 +1,9 @@
 //! What the state machines send: the `decide` function's actions and the ticket actions of the
 //! `notify` function. Each takes `{"action": …, …}` and returns the scratchpad (or a summary).
 
+use secops_core::json::step_input;
 use secops_core::scratchpad::Scratchpad;
 use secops_core::StepError;
-use secops_core::json::step_input;
 use serde_json::Value;
 
 use crate::decide::{self, DecideInput};
@@ -18,7 +18,6 @@ pub const DECIDE_ACTIONS: &[&str] =
 
 /// The `notify` function's ticket actions, which this crate answers (`secops_notify::step` answers the rest).
 pub const TICKET_ACTIONS: &[&str] = &["open_ticket", "close_ticket", "notify_incident", "send_reminders"];
-
 
 fn scratchpad(input: &Value, action: &str) -> Result<Scratchpad, StepError> {
     let pad = input

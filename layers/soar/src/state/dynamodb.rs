@@ -342,7 +342,12 @@ impl StateStore for DynamoStateStore {
                     .map_err(|e| aws_error("dynamodb:Query", e))?;
                 Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
             },
-            || format!("{} index {OPEN_TICKETS_INDEX}: more than {MAX_PAGES} pages of open tickets", self.tickets_table),
+            || {
+                format!(
+                    "{} index {OPEN_TICKETS_INDEX}: more than {MAX_PAGES} pages of open tickets",
+                    self.tickets_table
+                )
+            },
         )
         .await?;
         items.iter().map(|item| ticket_from_item(&self.tickets_table, item)).collect()
