@@ -1,0 +1,20 @@
+//! `secops-inventory`: the data layer the rest of the product reads from. Read-only collectors
+//! (AWS across accounts and regions, CrowdStrike Falcon, Cloudflare, or a folder of recorded
+//! responses) load immutable PostgreSQL snapshots; reconciliation classifies every instance and
+//! Falcon host, checks S3 and RDS posture, and SQL views answer the canonical questions.
+#![forbid(unsafe_code)]
+
+pub mod collect;
+pub mod collector;
+pub mod error;
+pub mod load;
+pub mod offline;
+pub mod schema;
+pub mod snapshot;
+pub mod sources;
+
+pub use collect::{collect, collect_from_dir, AwsEstate, CollectPlan};
+pub use collector::{AwsCollector, AwsScope, AwsTarget, RecordSink, VendorCollector};
+pub use error::{InventoryError, Result};
+pub use schema::{Column, ColumnType, Extract, Placement, Table};
+pub use snapshot::SnapshotSummary;
