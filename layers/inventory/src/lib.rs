@@ -9,6 +9,8 @@ pub mod collector;
 pub mod error;
 pub mod load;
 pub mod offline;
+pub mod query;
+pub mod reconcile;
 pub mod schema;
 pub mod snapshot;
 pub mod sources;
