@@ -210,7 +210,7 @@ BEGIN
                'no default encryption configured'
         FROM buckets
         UNION ALL
-        SELECT account_id, bucket_region, bucket, 'versioning', versioning = 'Enabled',
+        SELECT account_id, bucket_region, bucket, 'versioning', coalesce(versioning = 'Enabled', false),
                CASE WHEN versioning IS NULL THEN 'versioning was never enabled' ELSE 'versioning is ' || versioning END
         FROM buckets
         UNION ALL

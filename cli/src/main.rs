@@ -6,6 +6,7 @@ mod audit;
 mod database;
 mod decide;
 mod demo;
+mod inventory;
 mod notify;
 mod redact;
 mod steps;
@@ -75,6 +76,22 @@ enum Command {
     /// The decide policy: suppression rules, environment weights, ticket deadlines, incident responses.
     #[command(subcommand)]
     Policy(decide::PolicyCommand),
+    /// Snapshot the estate into PostgreSQL: live (--aws) or from a folder of recorded responses
+    /// (--from-dir). Exits 0 when complete, 3 when partial (some collector runs failed), 1 when
+    /// nothing landed.
+    Collect(inventory::CollectArgs),
+    /// Reconcile a snapshot (default: the newest): EDR coverage, S3 and RDS posture.
+    Reconcile {
+        #[arg(long)]
+        snapshot: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read a canonical view (`secops query list`), or drift between snapshots.
+    Query(inventory::QueryArgs),
+    /// Inventory snapshots: list, prune.
+    #[command(subcommand)]
+    Snapshots(inventory::SnapshotsCommand),
     /// Run one of the product's state machines (findings, remediation, incidents, inventory,
     /// triage, housekeeping) in-process, wired exactly as template.yaml wires it on AWS.
     Run {
@@ -181,6 +198,10 @@ fn main() -> ExitCode {
                 decide::run(&config, &event, &template, dry_run, json).await
             }
             Command::Policy(command) => decide::policy(&config, command).await,
+            Command::Collect(args) => inventory::collect(&config, args).await,
+            Command::Reconcile { snapshot, json } => inventory::reconcile(&config, snapshot, json).await,
+            Command::Query(args) => inventory::query(&config, args).await,
+            Command::Snapshots(command) => inventory::snapshots(&config, command).await,
             Command::Md2adf => notify::md2adf(),
             Command::Notify(command) => notify::run(&config, command).await,
             Command::Audit(command) => Ok(audit::run(&config, command).await),

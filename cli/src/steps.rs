@@ -10,6 +10,7 @@ use secops_audit::redact::Destination;
 use secops_audit::step::AuditStep;
 use secops_audit::{setup as audit_setup, PgAuditLog};
 use secops_core::{Config, StepError};
+use secops_inventory::step::InventoryStep;
 use secops_notify::step::NotifyStep;
 use secops_notify::Notifier;
 use secops_soar::setup::Outbound;
@@ -18,12 +19,7 @@ use secops_soar::Soar;
 use serde_json::Value;
 
 /// What each step's capability is, for the "not built yet" refusal (same words as the Lambdas).
-const NOT_BUILT: [(&str, &str); 4] = [
-    ("collect", "inventory collection"),
-    ("reconcile", "reconciliation"),
-    ("remediate", "auto-remediation"),
-    ("triage", "triage"),
-];
+const NOT_BUILT: [(&str, &str); 2] = [("remediate", "auto-remediation"), ("triage", "triage")];
 
 /// Every `decide` answer (the scratchpad, or `{finding: {Id}, error, class}`), kept for printing.
 pub type Decisions = Arc<Mutex<Vec<Value>>>;
@@ -35,6 +31,9 @@ pub async fn with_steps<T>(config: &Config, f: impl AsyncFnOnce(&LocalSteps) -> 
 
 pub struct LocalSteps {
     pub soar: Soar,
+    config: Config,
+    pool: secops_store::Pool,
+    aws: Option<aws_config::SdkConfig>,
     pub notifier: Arc<Notifier>,
     decide: DecideStep,
     tickets: TicketStep,
@@ -65,8 +64,11 @@ impl LocalSteps {
         let signer = audit_setup::signer(&config.audit, aws.as_ref()).await?;
         let redactor = audit_setup::redactor(&config.audit, &signer, Destination::Audit).await?;
         let checkpoints = audit_setup::checkpoint_store(&config.audit, aws.as_ref())?;
-        let log = PgAuditLog::new(pool, config.audit.chain.clone(), signer, redactor);
+        let log = PgAuditLog::new(pool.clone(), config.audit.chain.clone(), signer, redactor);
         Ok(LocalSteps {
+            config: config.clone(),
+            pool,
+            aws,
             decide: DecideStep::new(soar.clone()),
             tickets: TicketStep::new(soar.clone()),
             notify: NotifyStep::new(notifier.clone()),
@@ -76,7 +78,7 @@ impl LocalSteps {
         })
     }
 
-    /// Register decide, notify and audit by step name; the steps whose
+    /// Register decide, notify, audit, collect and reconcile by step name; the steps whose
     /// capability is not built yet refuse with `InvalidInput`. `decisions` collects every
     /// `decide` answer.
     pub fn register(&self, registry: &mut TaskRegistry, decisions: Option<Decisions>) {
@@ -121,6 +123,37 @@ impl LocalSteps {
                 async move { audit.handle(input).await.map_err(failure) }
             }),
         );
+        // Collect and reconcile: the source (a recorded folder or live AWS) is resolved per call,
+        // so commands that never collect never reach for AWS credentials.
+        let (config, pool, aws) = (self.config.clone(), self.pool.clone(), self.aws.clone());
+        for step in ["collect", "reconcile"] {
+            let (config, pool, aws) = (config.clone(), pool.clone(), aws.clone());
+            registry.function(
+                step,
+                function(move |input: Value| {
+                    let (config, pool, aws) = (config.clone(), pool.clone(), aws.clone());
+                    async move {
+                        let source = if step == "collect" {
+                            let aws = match aws {
+                                Some(aws) => Some(aws),
+                                None if secops_inventory::setup::needs_aws(&config) => Some(
+                                    secops_aws::load_sdk_config(&secops_aws::AwsSettings::from_config(&config)).await,
+                                ),
+                                None => None,
+                            };
+                            Some(
+                                secops_inventory::setup::source(&config, aws.as_ref())
+                                    .await
+                                    .map_err(|e| failure(e.into()))?,
+                            )
+                        } else {
+                            None
+                        };
+                        InventoryStep::new(pool, source).handle(input).await.map_err(failure)
+                    }
+                }),
+            );
+        }
         for (step, capability) in NOT_BUILT {
             registry.function(
                 step,

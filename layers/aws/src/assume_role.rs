@@ -54,6 +54,20 @@ impl RoleRequest {
     }
 }
 
+/// The account the given credentials belong to (`sts:GetCallerIdentity`).
+pub async fn caller_account(config: &SdkConfig) -> Result<String, AwsError> {
+    let out = aws_sdk_sts::Client::new(config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("sts:GetCallerIdentity", e))?;
+    out.account().map(str::to_owned).ok_or_else(|| AwsError {
+        operation: "sts:GetCallerIdentity",
+        class: ErrorClass::Permanent,
+        message: "the reply names no account".into(),
+    })
+}
+
 /// The partition of a region: `aws`, `aws-cn` or `aws-us-gov`.
 pub fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {

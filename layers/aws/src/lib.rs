@@ -10,7 +10,7 @@ pub mod task_token;
 #[cfg(any(test, feature = "test-harness"))]
 pub mod testing;
 
-pub use assume_role::{AssumeRoleCache, RoleRequest};
+pub use assume_role::{caller_account, AssumeRoleCache, RoleRequest};
 pub use config::{load_sdk_config, AwsSettings};
 pub use errors::{classify, AwsError};
 pub use task_token::TaskTokenReporter;

@@ -19,3 +19,23 @@ pub async fn get_secret_parameter(config: &SdkConfig, name: &str) -> Result<Secr
         message: format!("parameter {name} has no value"),
     })
 }
+
+/// A configured secret: the value itself, or read from its SSM parameter. `what` names the
+/// secret in the error when no AWS configuration was loaded to read the parameter with.
+pub async fn resolve_secret(
+    source: &secops_core::SecretSource,
+    aws: Option<&SdkConfig>,
+    what: &str,
+) -> Result<SecretString, AwsError> {
+    match source {
+        secops_core::SecretSource::Value(v) => Ok(v.clone()),
+        secops_core::SecretSource::SsmParameter(name) => {
+            let aws = aws.ok_or_else(|| AwsError {
+                operation: "ssm:GetParameter",
+                class: secops_core::ErrorClass::InvalidInput,
+                message: format!("{what} is in SSM parameter {name}, but no AWS configuration was loaded"),
+            })?;
+            get_secret_parameter(aws, name).await
+        }
+    }
+}

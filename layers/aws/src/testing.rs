@@ -11,6 +11,26 @@ pub struct MotoServer {
     pub endpoint: String,
 }
 
+/// The repository's launcher that runs moto_server with the S3 XML roots aws-sdk-s3 needs
+/// (`scripts/lib/moto_server_patched.py`).
+fn patched_launcher() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/lib/moto_server_patched.py")
+}
+
+/// How to run moto: `SECOPS_MOTO_SERVER` as given; else the patched launcher with the python next
+/// to the moto_server found (so the launcher imports that moto); else moto_server itself.
+fn moto_command() -> (PathBuf, Vec<String>) {
+    let bin = moto_binary();
+    if std::env::var_os("SECOPS_MOTO_SERVER").is_none() {
+        let python = bin.parent().map(|dir| dir.join("python3")).filter(|p| p.is_file());
+        let launcher = patched_launcher();
+        if let (Some(python), true) = (python, launcher.is_file()) {
+            return (python, vec![launcher.display().to_string()]);
+        }
+    }
+    (bin, Vec::new())
+}
+
 /// `SECOPS_MOTO_SERVER`, else the bootstrap tool venv, else PATH.
 fn moto_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("SECOPS_MOTO_SERVER") {
@@ -29,10 +49,11 @@ impl MotoServer {
     /// Start moto_server on 127.0.0.1 and wait (at most 20 s) until it accepts connections.
     /// Panics with what to run when moto is missing: a test without its server must fail.
     pub fn start() -> MotoServer {
-        let bin = moto_binary();
+        let (bin, launcher_args) = moto_command();
         for _attempt in 0..3 {
             let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0);
             let child = Command::new(&bin)
+                .args(&launcher_args)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())

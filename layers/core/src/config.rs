@@ -75,6 +75,8 @@ pub struct Config {
     /// `SECOPS_DEFER_*`, the decide adapters and the policy file.
     pub decide: DecideConfig,
     pub notify: NotifyConfig,
+    /// `SECOPS_COLLECT_*`, `SECOPS_FALCON_*`, `SECOPS_CLOUDFLARE_*`: what collection reads.
+    pub inventory: InventoryConfig,
 }
 
 /// Where the hot per-event state lives (DESIGN §4).
@@ -417,6 +419,136 @@ impl AuditConfig {
 }
 
 pub const DEFAULT_MEMBER_ROLE_NAME: &str = "SecOpsAutopilotMember";
+/// CrowdStrike Falcon, when `SECOPS_FALCON_CLIENT_ID` is set.
+#[derive(Debug, Clone)]
+pub struct FalconSettings {
+    /// `SECOPS_FALCON_URL`, default `https://api.crowdstrike.com` (the US-1 cloud).
+    pub url: String,
+    /// `SECOPS_FALCON_CLIENT_ID`: an API client with Hosts:read and Alerts:read.
+    pub client_id: String,
+    /// `SECOPS_FALCON_CLIENT_SECRET` or `SECOPS_FALCON_CLIENT_SECRET_PARAMETER` (SSM SecureString).
+    pub client_secret: SecretSource,
+    /// `SECOPS_FALCON_MEMBER_CID`: a child CID of a Flight Control parent.
+    pub member_cid: Option<String>,
+}
+
+/// Cloudflare, when `SECOPS_CLOUDFLARE_API_TOKEN` (or its `_PARAMETER`) is set.
+#[derive(Debug, Clone)]
+pub struct CloudflareSettings {
+    /// `SECOPS_CLOUDFLARE_API_URL`, default `https://api.cloudflare.com/client/v4`.
+    pub url: String,
+    /// `SECOPS_CLOUDFLARE_API_TOKEN` or `SECOPS_CLOUDFLARE_API_TOKEN_PARAMETER`: Zone:Read + DNS:Read.
+    pub api_token: SecretSource,
+    /// `SECOPS_CLOUDFLARE_ACCOUNT_ID`: only this account's zones.
+    pub account_id: Option<String>,
+}
+
+/// What collection reads.
+#[derive(Debug, Clone)]
+pub struct InventoryConfig {
+    /// `SECOPS_COLLECT_ACCOUNTS`: comma-separated account ids; empty means the account of the
+    /// collector's own credentials.
+    pub accounts: Vec<String>,
+    /// `SECOPS_COLLECTOR_ROLE_NAME`: the read-only role assumed in every account
+    /// (default `SecOpsInventoryReader`).
+    pub collector_role_name: String,
+    /// `SECOPS_COLLECT_CONCURRENCY`: collector runs at once (default 8).
+    pub concurrency: usize,
+    /// `SECOPS_COLLECT_FROM_DIR`: import this folder of recorded responses instead of calling the
+    /// APIs (the single binary's default when set).
+    pub from_dir: Option<String>,
+    pub falcon: Option<FalconSettings>,
+    pub cloudflare: Option<CloudflareSettings>,
+}
+
+pub const DEFAULT_COLLECTOR_ROLE_NAME: &str = "SecOpsInventoryReader";
+
+/// A secret given directly or as the name of an SSM SecureString parameter.
+fn secret_from(var: &dyn Fn(&str) -> Option<String>, value: &str, parameter: &str) -> Option<SecretSource> {
+    match (var(value), var(parameter)) {
+        (Some(v), _) => Some(SecretSource::Value(SecretString::from(v))),
+        (None, Some(p)) => Some(SecretSource::SsmParameter(p)),
+        (None, None) => None,
+    }
+}
+
+/// An https URL, or http on a loopback host (local fakes in tests).
+fn is_service_url(url: &str) -> bool {
+    url.starts_with("https://")
+        || ["http://127.0.0.1", "http://localhost", "http://[::1]"].iter().any(|p| url.starts_with(p))
+}
+
+impl InventoryConfig {
+    fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let accounts: Vec<String> = var("SECOPS_COLLECT_ACCOUNTS")
+            .map(|list| list.split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect())
+            .unwrap_or_default();
+        if let Some(bad) = accounts.iter().find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(ConfigError {
+                var: "SECOPS_COLLECT_ACCOUNTS",
+                value: bad.clone(),
+                expected: "comma-separated 12-digit AWS account ids",
+            });
+        }
+        let collector_role_name =
+            var("SECOPS_COLLECTOR_ROLE_NAME").unwrap_or_else(|| DEFAULT_COLLECTOR_ROLE_NAME.to_owned());
+        if !is_role_name(&collector_role_name) {
+            return Err(ConfigError {
+                var: "SECOPS_COLLECTOR_ROLE_NAME",
+                value: collector_role_name,
+                expected: "an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-)",
+            });
+        }
+        let concurrency = match var("SECOPS_COLLECT_CONCURRENCY") {
+            None => 8,
+            Some(v) => v.parse::<usize>().ok().filter(|n| (1..=64).contains(n)).ok_or(ConfigError {
+                var: "SECOPS_COLLECT_CONCURRENCY",
+                value: v,
+                expected: "a whole number from 1 to 64",
+            })?,
+        };
+        let url = |name: &'static str, default: &str| -> Result<String, ConfigError> {
+            let url = var(name).unwrap_or_else(|| default.to_owned());
+            if is_service_url(&url) {
+                Ok(url.trim_end_matches('/').to_owned())
+            } else {
+                Err(ConfigError { var: name, value: url, expected: "an https:// URL (http only on loopback)" })
+            }
+        };
+        let falcon = match var("SECOPS_FALCON_CLIENT_ID") {
+            None => None,
+            Some(client_id) => Some(FalconSettings {
+                url: url("SECOPS_FALCON_URL", "https://api.crowdstrike.com")?,
+                client_id,
+                client_secret: secret_from(var, "SECOPS_FALCON_CLIENT_SECRET", "SECOPS_FALCON_CLIENT_SECRET_PARAMETER")
+                    .ok_or(ConfigError {
+                        var: "SECOPS_FALCON_CLIENT_SECRET",
+                        value: String::new(),
+                        expected: "a client secret (or SECOPS_FALCON_CLIENT_SECRET_PARAMETER) when SECOPS_FALCON_CLIENT_ID is set",
+                    })?,
+                member_cid: var("SECOPS_FALCON_MEMBER_CID"),
+            }),
+        };
+        let cloudflare = match secret_from(var, "SECOPS_CLOUDFLARE_API_TOKEN", "SECOPS_CLOUDFLARE_API_TOKEN_PARAMETER")
+        {
+            None => None,
+            Some(api_token) => Some(CloudflareSettings {
+                url: url("SECOPS_CLOUDFLARE_API_URL", "https://api.cloudflare.com/client/v4")?,
+                api_token,
+                account_id: var("SECOPS_CLOUDFLARE_ACCOUNT_ID"),
+            }),
+        };
+        Ok(InventoryConfig {
+            accounts,
+            collector_role_name,
+            concurrency,
+            from_dir: var("SECOPS_COLLECT_FROM_DIR"),
+            falcon,
+            cloudflare,
+        })
+    }
+}
+
 pub const DEFAULT_REGION: &str = "us-east-1";
 
 impl Config {
@@ -494,6 +626,7 @@ impl Config {
         let audit = AuditConfig::from_vars(&var, &state_dir)?;
         let decide = DecideConfig::from_vars(&var, &state_dir)?;
         let notify = NotifyConfig::from_vars(&var, &state_dir)?;
+        let inventory = InventoryConfig::from_vars(&var)?;
 
         Ok(Config {
             database,
@@ -507,6 +640,7 @@ impl Config {
             audit,
             decide,
             notify,
+            inventory,
         })
     }
 }
@@ -571,6 +705,40 @@ mod tests {
         assert!(c.pipeline_enabled);
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.state_dir, ".secops");
+    }
+
+    #[test]
+    fn inventory_settings_are_checked_with_the_variable_named() {
+        let c = parse(&[]).unwrap();
+        assert!(c.inventory.accounts.is_empty() && c.inventory.falcon.is_none() && c.inventory.cloudflare.is_none());
+        assert_eq!(
+            (c.inventory.collector_role_name.as_str(), c.inventory.concurrency),
+            (DEFAULT_COLLECTOR_ROLE_NAME, 8)
+        );
+        let c = parse(&[
+            ("SECOPS_COLLECT_ACCOUNTS", "111122223333, 444455556666"),
+            ("SECOPS_FALCON_CLIENT_ID", "abc"),
+            ("SECOPS_FALCON_CLIENT_SECRET_PARAMETER", "/secops/falcon"),
+            ("SECOPS_CLOUDFLARE_API_TOKEN", "t"),
+        ])
+        .unwrap();
+        assert_eq!(c.inventory.accounts, ["111122223333", "444455556666"]);
+        let falcon = c.inventory.falcon.unwrap();
+        assert_eq!(falcon.url, "https://api.crowdstrike.com");
+        assert!(matches!(falcon.client_secret, SecretSource::SsmParameter(ref p) if p == "/secops/falcon"));
+        assert_eq!(c.inventory.cloudflare.unwrap().url, "https://api.cloudflare.com/client/v4");
+        for (var, value) in [
+            ("SECOPS_COLLECT_ACCOUNTS", "12345"),
+            ("SECOPS_COLLECT_CONCURRENCY", "0"),
+            ("SECOPS_COLLECTOR_ROLE_NAME", "no spaces allowed"),
+        ] {
+            assert_eq!(parse(&[(var, value)]).unwrap_err().var, var);
+        }
+        let err = parse(&[("SECOPS_FALCON_CLIENT_ID", "abc")]).unwrap_err();
+        assert_eq!(err.var, "SECOPS_FALCON_CLIENT_SECRET");
+        let err = parse(&[("SECOPS_CLOUDFLARE_API_TOKEN", "t"), ("SECOPS_CLOUDFLARE_API_URL", "http://example.com")])
+            .unwrap_err();
+        assert_eq!(err.var, "SECOPS_CLOUDFLARE_API_URL");
     }
 
     #[test]

@@ -15,8 +15,8 @@ pub mod scratchpad;
 
 pub use analyst_task::AnalystTask;
 pub use config::{
-    AccountSource, AuditConfig, AuditKeySource, ChatTarget, CheckpointTarget, Config, ConfigError, DatabaseSource,
-    DecideConfig, FindingsHubTarget, HotStateStore, JiraSettings, LogFormat, NotifyConfig, QuarantineMode,
-    SecretSource,
+    AccountSource, AuditConfig, AuditKeySource, ChatTarget, CheckpointTarget, CloudflareSettings, Config, ConfigError,
+    DatabaseSource, DecideConfig, FalconSettings, FindingsHubTarget, HotStateStore, InventoryConfig, JiraSettings,
+    LogFormat, NotifyConfig, QuarantineMode, SecretSource,
 };
 pub use error::{ErrorClass, StepError};

@@ -31,9 +31,14 @@ impl InventoryError {
         self.message = format!("{place}: {}", self.message);
         self
     }
-    /// A database failure: a lost connection is worth retrying, anything else is not.
-    pub fn database(what: &str, e: impl std::fmt::Display) -> Self {
-        Self::transient(format!("database, {what}: {e}"))
+    /// A failed query, with the server's own words and the class of its SQLSTATE (a lost
+    /// connection or a deadlock is worth retrying, a constraint violation is not).
+    pub fn database(what: &'static str, error: tokio_postgres::Error) -> Self {
+        secops_store::StoreError::Query { what, error }.into()
+    }
+    /// No connection from the pool (the server is down or saturated): worth retrying.
+    pub fn pool(error: deadpool_postgres::PoolError) -> Self {
+        secops_store::StoreError::Pool(error.to_string()).into()
     }
 }
 
@@ -45,7 +50,7 @@ impl From<secops_aws::AwsError> for InventoryError {
 
 impl From<secops_store::StoreError> for InventoryError {
     fn from(e: secops_store::StoreError) -> Self {
-        Self::transient(e.to_string())
+        Self::new(e.class(), e.to_string())
     }
 }
 

@@ -12,11 +12,16 @@ pub mod offline;
 pub mod query;
 pub mod reconcile;
 pub mod schema;
+pub mod setup;
 pub mod snapshot;
 pub mod sources;
+pub mod step;
 
 pub use collect::{collect, collect_from_dir, AwsEstate, CollectPlan};
 pub use collector::{AwsCollector, AwsScope, AwsTarget, RecordSink, VendorCollector};
 pub use error::{InventoryError, Result};
 pub use schema::{Column, ColumnType, Extract, Placement, Table};
 pub use snapshot::SnapshotSummary;
+pub use sources::cloudflare::{CloudflareCollector, CloudflareConfig};
+pub use sources::falcon::{FalconCollector, FalconConfig};
+pub use sources::http::HttpPolicy;

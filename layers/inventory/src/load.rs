@@ -92,7 +92,15 @@ impl RecordSink for RunLoader {
         let records = table.records_of(&page);
         let mut line = Vec::new();
         for record in &records {
-            encode_row(&mut line, table, self.snapshot_id, self.run_id, (self.account_id.as_deref(), self.region.as_deref()), parent, record);
+            encode_row(
+                &mut line,
+                table,
+                self.snapshot_id,
+                self.run_id,
+                (self.account_id.as_deref(), self.region.as_deref()),
+                parent,
+                record,
+            );
         }
         let count = records.len();
         for record in records {
@@ -110,7 +118,7 @@ impl RecordSink for RunLoader {
 
 /// `COPY table (columns) FROM STDIN` with one batch of encoded lines.
 pub async fn copy_in(pool: &Pool, table: &Table, data: Bytes) -> Result<()> {
-    let client = pool.get().await.map_err(|e| InventoryError::database("connect", e))?;
+    let client = pool.get().await.map_err(InventoryError::pool)?;
     let statement = format!("COPY {} ({}) FROM STDIN", table.name, table.column_names().join(", "));
     let sink = client.copy_in::<_, Bytes>(&statement).await.map_err(|e| InventoryError::database(table.name, e))?;
     futures::pin_mut!(sink);
@@ -187,7 +195,9 @@ fn encode_value(out: &mut Vec<u8>, ty: ColumnType, value: Option<&Value>) {
         (ColumnType::BigInt, Value::Number(n)) => n.as_i64().map(|i| i.to_string()),
         (ColumnType::BigInt, Value::String(s)) => s.trim().parse::<i64>().ok().map(|i| i.to_string()),
         (ColumnType::Double, Value::Number(n)) => n.as_f64().filter(|f| f.is_finite()).map(|f| f.to_string()),
-        (ColumnType::Double, Value::String(s)) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f.to_string()),
+        (ColumnType::Double, Value::String(s)) => {
+            s.trim().parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f.to_string())
+        }
         (ColumnType::Bool, Value::Bool(b)) => Some(b.to_string()),
         (ColumnType::Bool, Value::String(s)) if s.eq_ignore_ascii_case("true") => Some("true".into()),
         (ColumnType::Bool, Value::String(s)) if s.eq_ignore_ascii_case("false") => Some("false".into()),

@@ -71,10 +71,9 @@ pub fn plan(root: &Path) -> Result<Vec<OfflineRun>> {
             }
         }
     }
-    for (vendor, name, tables) in [
-        ("falcon", "falcon", sources::falcon::TABLES),
-        ("cloudflare", "cloudflare", sources::cloudflare::TABLES),
-    ] {
+    for (vendor, name, tables) in
+        [("falcon", "falcon", sources::falcon::TABLES), ("cloudflare", "cloudflare", sources::cloudflare::TABLES)]
+    {
         let dir = root.join(vendor);
         if tables.iter().any(|t| has_data(&dir, t)) {
             runs.push(OfflineRun { collector: name, tables, account_id: None, region: None, dir });
@@ -114,7 +113,11 @@ fn data_files(dir: &Path, table: &Table) -> Result<Vec<PathBuf>> {
         files.sort();
         Ok(files)
     } else {
-        Ok(["json", "jsonl"].iter().map(|ext| dir.join(format!("{}.{ext}", table.file))).filter(|p| p.is_file()).collect())
+        Ok(["json", "jsonl"]
+            .iter()
+            .map(|ext| dir.join(format!("{}.{ext}", table.file)))
+            .filter(|p| p.is_file())
+            .collect())
     }
 }
 
@@ -191,7 +194,12 @@ mod tests {
 
     #[test]
     fn parent_names_round_trip_through_file_names() {
-        for parent in ["/hostedzone/Z123", "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/web/50dc6c495c0c9188", "100%/x", "plain"] {
+        for parent in [
+            "/hostedzone/Z123",
+            "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/web/50dc6c495c0c9188",
+            "100%/x",
+            "plain",
+        ] {
             let file = PathBuf::from(format!("{}.json", parent_file_name(parent)));
             assert_eq!(parent_of(&file), parent);
             assert!(!parent_file_name(parent).contains('/'));

@@ -13,8 +13,14 @@ pub const VIEWS: &[(&str, &str)] = &[
     ("sensor_versions_by_role", "sensor versions on live instances by Role tag"),
     ("sensor_versions_by_cluster", "sensor versions on live instances by EKS cluster"),
     ("s3_exposure", "buckets that are public or lack a public access block, with reasons"),
-    ("s3_posture", "every bucket's failed checks (public access, block public access, encryption, versioning, logging)"),
-    ("rds_posture", "RDS instances and snapshots failing encryption, public access, backups, multi-AZ, deletion protection"),
+    (
+        "s3_posture",
+        "every bucket's failed checks (public access, block public access, encryption, versioning, logging)",
+    ),
+    (
+        "rds_posture",
+        "RDS instances and snapshots failing encryption, public access, backups, multi-AZ, deletion protection",
+    ),
     ("open_ingress_production", "internet-open ingress rules on security groups of live production instances"),
     ("active_threats", "open GuardDuty findings and Falcon alerts on live hosts"),
     ("snapshots", "inventory snapshots with their status and failed collector runs"),
@@ -64,18 +70,21 @@ fn view_sql(name: &str, tag: Option<&str>) -> Result<String> {
 /// type prints and serialises the same way.
 pub async fn view(pool: &Pool, name: &str, tag: Option<&str>) -> Result<Rows> {
     let sql = view_sql(name, tag)?;
-    let client = pool.get().await.map_err(|e| InventoryError::database("connect", e))?;
+    let client = pool.get().await.map_err(InventoryError::pool)?;
     let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = match &tag {
         Some(t) if sql.contains("$1") => vec![t],
         _ => vec![],
     };
-    let shape = client.prepare(&format!("SELECT * FROM ({sql}) v LIMIT 0")).await.map_err(|e| InventoryError::database(name, e))?;
+    let shape = client
+        .prepare(&format!("SELECT * FROM ({sql}) v LIMIT 0"))
+        .await
+        .map_err(|e| InventoryError::database("a view", e))?;
     let columns: Vec<String> = shape.columns().iter().map(|c| c.name().to_owned()).collect();
     let select = columns.iter().map(|c| format!("to_jsonb(v.{})", quote_ident(c))).collect::<Vec<_>>().join(", ");
     let rows = client
         .query(&format!("SELECT {select} FROM ({sql}) v"), &params)
         .await
-        .map_err(|e| InventoryError::database(name, e))?;
+        .map_err(|e| InventoryError::database("a view", e))?;
     let rows = rows
         .iter()
         .map(|r| (0..columns.len()).map(|i| r.get::<_, Option<Value>>(i).unwrap_or(Value::Null)).collect())
@@ -113,7 +122,7 @@ pub async fn drift(pool: &Pool, table: &str, window: DriftWindow, attribute: Opt
             )));
         }
     }
-    let client = pool.get().await.map_err(|e| InventoryError::database("connect", e))?;
+    let client = pool.get().await.map_err(InventoryError::pool)?;
     let pairs: Vec<(i64, i64)> = match window {
         DriftWindow::Between(a, b) => vec![(a, b)],
         DriftWindow::Days(days) => {
@@ -135,9 +144,19 @@ pub async fn drift(pool: &Pool, table: &str, window: DriftWindow, attribute: Opt
     };
     let keys: Vec<String> = declared.key.iter().map(|k| (*k).to_owned()).collect();
     let mut out = Rows {
-        columns: ["from_snapshot", "to_snapshot", "change", "account_id", "region", "resource", "attribute", "before", "after"]
-            .map(str::to_owned)
-            .to_vec(),
+        columns: [
+            "from_snapshot",
+            "to_snapshot",
+            "change",
+            "account_id",
+            "region",
+            "resource",
+            "attribute",
+            "before",
+            "after",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
         rows: Vec::new(),
     };
     for (from, to) in pairs {

@@ -11,11 +11,11 @@ use serde_json::{json, Value};
 pub async fn reconcile(pool: &Pool, snapshot_id: Option<i64>) -> Result<Value> {
     let snapshot_id = match snapshot_id {
         Some(id) => id,
-        None => crate::snapshot::latest(pool)
-            .await?
-            .ok_or_else(|| InventoryError::invalid_input("no finished inventory snapshot to reconcile; run collect first"))?,
+        None => crate::snapshot::latest(pool).await?.ok_or_else(|| {
+            InventoryError::invalid_input("no finished inventory snapshot to reconcile; run collect first")
+        })?,
     };
-    let mut client = pool.get().await.map_err(|e| InventoryError::database("connect", e))?;
+    let mut client = pool.get().await.map_err(InventoryError::pool)?;
     let tx = client.transaction().await.map_err(|e| InventoryError::database("reconcile", e))?;
     let snapshot = tx
         .query_opt("SELECT status, source FROM snapshots WHERE id = $1", &[&snapshot_id])
@@ -29,9 +29,12 @@ pub async fn reconcile(pool: &Pool, snapshot_id: Option<i64>) -> Result<Value> {
         )));
     }
     let run = |what: &'static str| move |e: tokio_postgres::Error| InventoryError::database(what, e);
-    let edr: Value = tx.query_one("SELECT reconcile_edr($1)", &[&snapshot_id]).await.map_err(run("EDR reconciliation"))?.get(0);
-    let s3_failed: i32 = tx.query_one("SELECT reconcile_s3_posture($1)", &[&snapshot_id]).await.map_err(run("S3 posture"))?.get(0);
-    let rds_failed: i32 = tx.query_one("SELECT reconcile_rds_posture($1)", &[&snapshot_id]).await.map_err(run("RDS posture"))?.get(0);
+    let edr: Value =
+        tx.query_one("SELECT reconcile_edr($1)", &[&snapshot_id]).await.map_err(run("EDR reconciliation"))?.get(0);
+    let s3_failed: i32 =
+        tx.query_one("SELECT reconcile_s3_posture($1)", &[&snapshot_id]).await.map_err(run("S3 posture"))?.get(0);
+    let rds_failed: i32 =
+        tx.query_one("SELECT reconcile_rds_posture($1)", &[&snapshot_id]).await.map_err(run("RDS posture"))?.get(0);
     let failed_runs: Vec<String> = tx
         .query(
             "SELECT concat_ws(' ', collector, account_id, region) FROM snapshot_sources WHERE snapshot_id = $1 AND status = 'failed' ORDER BY id",

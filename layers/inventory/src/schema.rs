@@ -180,7 +180,10 @@ impl Table {
             key = key.join(", ")
         ));
         sql.push_str(&format!("CREATE INDEX {name}_run_idx ON {name} (source_run);\n", name = self.name));
-        sql.push_str(&format!("CREATE INDEX {name}_raw_idx ON {name} USING gin (raw jsonb_path_ops);\n", name = self.name));
+        sql.push_str(&format!(
+            "CREATE INDEX {name}_raw_idx ON {name} USING gin (raw jsonb_path_ops);\n",
+            name = self.name
+        ));
         sql
     }
 }
@@ -289,7 +292,8 @@ mod tests {
                                      {"Key": "kubernetes.io/cluster/payments", "Value": "owned"}]});
         let env = extract(&Extract::Tag { path: "/Tags", keys: &["Environment", "Env"] }, &record, None);
         assert_eq!(env, Some(json!("prod")), "Environment is preferred over Env");
-        let cluster = extract(&Extract::TagKeySuffix { path: "/Tags", prefix: "kubernetes.io/cluster/" }, &record, None);
+        let cluster =
+            extract(&Extract::TagKeySuffix { path: "/Tags", prefix: "kubernetes.io/cluster/" }, &record, None);
         assert_eq!(cluster, Some(json!("payments")));
         let all = extract(&Extract::Tags("/Tags"), &record, None).unwrap();
         assert_eq!(all["env"], json!("dev"));

@@ -33,7 +33,7 @@ pub struct FailedRun {
 
 /// Open a new snapshot. `origin` says where the data comes from (`aws`, `dir:/path`).
 pub async fn begin(pool: &Pool, origin: &str) -> Result<i64> {
-    let client = pool.get().await.map_err(|e| InventoryError::database("connect", e))?;
+    let client = pool.get().await.map_err(InventoryError::pool)?;
     let row = client
         .query_one("INSERT INTO snapshots (source, origin) VALUES ('inventory', $1) RETURNING id", &[&origin])
         .await
@@ -49,7 +49,7 @@ pub async fn begin_run(
     account_id: Option<&str>,
     region: Option<&str>,
 ) -> Result<i64> {
-    let client = pool.get().await.map_err(|e| InventoryError::database("connect", e))?;
+    let client = pool.get().await.map_err(InventoryError::pool)?;
     let row = client
         .query_one(
             "INSERT INTO snapshot_sources (snapshot_id, collector, account_id, region) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -68,7 +68,7 @@ pub async fn finish_run(
     tables: &[&Table],
     outcome: std::result::Result<(i64, &Shapes), &InventoryError>,
 ) -> Result<()> {
-    let mut client = pool.get().await.map_err(|e| InventoryError::database("connect", e))?;
+    let mut client = pool.get().await.map_err(InventoryError::pool)?;
     let tx = client.transaction().await.map_err(|e| InventoryError::database("close a collector run", e))?;
     match outcome {
         Ok((records, shapes)) => {
@@ -117,7 +117,7 @@ pub async fn finish_run(
 /// Close a snapshot: status from its runs, then its shape changes against the previous snapshot of
 /// each table. After this, the snapshot never changes (a trigger refuses updates).
 pub async fn finish(pool: &Pool, snapshot_id: i64) -> Result<SnapshotSummary> {
-    let mut client = pool.get().await.map_err(|e| InventoryError::database("connect", e))?;
+    let mut client = pool.get().await.map_err(InventoryError::pool)?;
     let tx = client.transaction().await.map_err(|e| InventoryError::database("close a snapshot", e))?;
     let counts = tx
         .query_one(
@@ -128,7 +128,8 @@ pub async fn finish(pool: &Pool, snapshot_id: i64) -> Result<SnapshotSummary> {
         )
         .await
         .map_err(|e| InventoryError::database("close a snapshot", e))?;
-    let (runs, failed, records, running): (i64, i64, i64, i64) = (counts.get(0), counts.get(1), counts.get(2), counts.get(3));
+    let (runs, failed, records, running): (i64, i64, i64, i64) =
+        (counts.get(0), counts.get(1), counts.get(2), counts.get(3));
     if running > 0 {
         return Err(InventoryError::new(
             ErrorClass::Conflict,
@@ -190,7 +191,7 @@ pub async fn finish(pool: &Pool, snapshot_id: i64) -> Result<SnapshotSummary> {
 
 /// The newest finished snapshot that has data (`complete` or `partial`).
 pub async fn latest(pool: &Pool) -> Result<Option<i64>> {
-    let client = pool.get().await.map_err(|e| InventoryError::database("connect", e))?;
+    let client = pool.get().await.map_err(InventoryError::pool)?;
     let row = client
         .query_opt(
             "SELECT id FROM snapshots WHERE source = 'inventory' AND status IN ('complete', 'partial') ORDER BY id DESC LIMIT 1",
@@ -207,7 +208,7 @@ pub async fn prune(pool: &Pool, keep: i64, older_than_days: i64) -> Result<Vec<i
     if keep < 1 {
         return Err(InventoryError::invalid_input(format!("--keep {keep}: keep at least the newest snapshot")));
     }
-    let client = pool.get().await.map_err(|e| InventoryError::database("connect", e))?;
+    let client = pool.get().await.map_err(InventoryError::pool)?;
     let rows = client
         .query(
             "DELETE FROM snapshots WHERE id IN ( \

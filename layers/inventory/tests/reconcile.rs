@@ -46,8 +46,16 @@ async fn hosts(db: &TestDb) -> BTreeMap<String, (String, Option<String>, String)
 #[tokio::test]
 async fn a_falcon_host_with_the_instance_id_matches_it() {
     let f = Folder::new();
-    f.aws(ACCOUNT_A, REGION, "ec2.describe-instances", &describe_instances(vec![instance("i-0000000000000001", "running", "10.0.1.10", "vpc-a", LAUNCHED, &[])]));
-    f.write("falcon/falcon.devices.json", &falcon_page(vec![falcon_host("d1", Some("i-0000000000000001"), Some("10.9.9.9"), None, SEEN_AFTER)]));
+    f.aws(
+        ACCOUNT_A,
+        REGION,
+        "ec2.describe-instances",
+        &describe_instances(vec![instance("i-0000000000000001", "running", "10.0.1.10", "vpc-a", LAUNCHED, &[])]),
+    );
+    f.write(
+        "falcon/falcon.devices.json",
+        &falcon_page(vec![falcon_host("d1", Some("i-0000000000000001"), Some("10.9.9.9"), None, SEEN_AFTER)]),
+    );
     let (db, summary) = reconciled(&f).await;
     let i = &instances(&db).await["i-0000000000000001"];
     assert_eq!((i.0.as_str(), i.1.as_deref(), i.2.as_deref()), ("matched", Some("instance_id"), Some("d1")));
@@ -59,8 +67,18 @@ async fn a_falcon_host_with_the_instance_id_matches_it() {
 #[tokio::test]
 async fn a_host_without_instance_id_matches_by_private_ip_within_its_account_only() {
     let f = Folder::new();
-    f.aws(ACCOUNT_A, REGION, "ec2.describe-instances", &describe_instances(vec![instance("i-0000000000000002", "running", "10.0.1.20", "vpc-a", LAUNCHED, &[])]));
-    f.aws(ACCOUNT_B, REGION, "ec2.describe-instances", &describe_instances(vec![instance("i-00000000000000b2", "running", "10.0.1.21", "vpc-b", LAUNCHED, &[])]));
+    f.aws(
+        ACCOUNT_A,
+        REGION,
+        "ec2.describe-instances",
+        &describe_instances(vec![instance("i-0000000000000002", "running", "10.0.1.20", "vpc-a", LAUNCHED, &[])]),
+    );
+    f.aws(
+        ACCOUNT_B,
+        REGION,
+        "ec2.describe-instances",
+        &describe_instances(vec![instance("i-00000000000000b2", "running", "10.0.1.21", "vpc-b", LAUNCHED, &[])]),
+    );
     f.write(
         "falcon/falcon.devices.json",
         &falcon_page(vec![
@@ -94,7 +112,10 @@ async fn a_private_ip_reused_across_vpcs_matches_neither_instance() {
             instance("i-0000000000000004", "running", "10.0.2.30", "vpc-b", LAUNCHED, &[]),
         ]),
     );
-    f.write("falcon/falcon.devices.json", &falcon_page(vec![falcon_host("d3", None, Some("10.0.2.30"), Some(ACCOUNT_A), SEEN_AFTER)]));
+    f.write(
+        "falcon/falcon.devices.json",
+        &falcon_page(vec![falcon_host("d3", None, Some("10.0.2.30"), Some(ACCOUNT_A), SEEN_AFTER)]),
+    );
     let (db, _) = reconciled(&f).await;
     let (inst, host) = (instances(&db).await, hosts(&db).await);
     for id in ["i-0000000000000003", "i-0000000000000004"] {
@@ -122,7 +143,13 @@ async fn ghosts_that_share_a_live_instances_ip_stay_stale() {
         "falcon/falcon.devices.json",
         &falcon_page(vec![
             // An autoscaling ghost: its instance is gone, its IP now belongs to i-…5.
-            falcon_host("ghost-with-id", Some("i-0000000000000dea"), Some("10.0.3.40"), Some(ACCOUNT_A), "2026-10-01T00:00:00Z"),
+            falcon_host(
+                "ghost-with-id",
+                Some("i-0000000000000dea"),
+                Some("10.0.3.40"),
+                Some(ACCOUNT_A),
+                "2026-10-01T00:00:00Z",
+            ),
             // A ghost without instance id, last seen before i-…5 launched: the IP's previous owner.
             falcon_host("ghost-no-id", None, Some("10.0.3.40"), Some(ACCOUNT_A), "2026-10-15T00:00:00Z"),
             falcon_host("d7", Some("i-00000000000000d7"), Some("10.0.3.41"), Some(ACCOUNT_A), "2026-09-05T00:00:00Z"),
@@ -133,7 +160,10 @@ async fn ghosts_that_share_a_live_instances_ip_stay_stale() {
     assert_eq!(inst["i-0000000000000005"].0, "unprotected");
     assert!(inst["i-0000000000000005"].3.contains("last seen before launch"), "{}", inst["i-0000000000000005"].3);
     assert!(!inst.contains_key("i-00000000000000d7"), "a terminated instance is not live");
-    assert_eq!(host["ghost-with-id"], ("stale".into(), Some("i-0000000000000dea".into()), "instance is not live in this snapshot".into()));
+    assert_eq!(
+        host["ghost-with-id"],
+        ("stale".into(), Some("i-0000000000000dea".into()), "instance is not live in this snapshot".into())
+    );
     assert_eq!(host["ghost-no-id"].0, "stale");
     assert!(host["ghost-no-id"].2.contains("previous owner of the IP"), "{}", host["ghost-no-id"].2);
     assert_eq!(host["d7"].2, "instance is not live in this snapshot");
@@ -156,8 +186,20 @@ async fn duplicates_keep_the_newest_record_and_mark_the_rest_stale() {
     f.write(
         "falcon/falcon.devices.json",
         &falcon_page(vec![
-            falcon_host("d6-new", Some("i-0000000000000006"), Some("10.0.4.60"), Some(ACCOUNT_A), "2026-11-20T00:00:00Z"),
-            falcon_host("d6-old", Some("i-0000000000000006"), Some("10.0.4.60"), Some(ACCOUNT_A), "2026-11-10T00:00:00Z"),
+            falcon_host(
+                "d6-new",
+                Some("i-0000000000000006"),
+                Some("10.0.4.60"),
+                Some(ACCOUNT_A),
+                "2026-11-20T00:00:00Z",
+            ),
+            falcon_host(
+                "d6-old",
+                Some("i-0000000000000006"),
+                Some("10.0.4.60"),
+                Some(ACCOUNT_A),
+                "2026-11-10T00:00:00Z",
+            ),
             // Two id-less records for the stopped instance, both seen after launch: newest wins.
             falcon_host("d7-old", None, Some("10.0.4.70"), Some(ACCOUNT_A), "2026-11-05T00:00:00Z"),
             falcon_host("d7-new", None, Some("10.0.4.70"), Some(ACCOUNT_A), "2026-11-06T00:00:00Z"),
@@ -169,24 +211,49 @@ async fn duplicates_keep_the_newest_record_and_mark_the_rest_stale() {
     let (inst, host) = (instances(&db).await, hosts(&db).await);
     assert_eq!(inst["i-0000000000000006"].2.as_deref(), Some("d6-new"));
     assert_eq!(host["d6-new"].0, "live");
-    assert_eq!(host["d6-old"], ("stale".into(), Some("i-0000000000000006".into()), "duplicate: a newer Falcon record exists for this instance".into()));
-    assert_eq!(inst["i-0000000000000007"].2.as_deref(), Some("d7-new"), "a stopped instance is live and can be matched");
+    assert_eq!(
+        host["d6-old"],
+        (
+            "stale".into(),
+            Some("i-0000000000000006".into()),
+            "duplicate: a newer Falcon record exists for this instance".into()
+        )
+    );
+    assert_eq!(
+        inst["i-0000000000000007"].2.as_deref(),
+        Some("d7-new"),
+        "a stopped instance is live and can be matched"
+    );
     assert_eq!(host["d7-old"].2, "duplicate: a newer Falcon record exists for this instance");
-    assert_eq!(host["d6-ip"], ("stale".into(), None, "private IP of an instance already matched by instance id".into()));
+    assert_eq!(
+        host["d6-ip"],
+        ("stale".into(), None, "private IP of an instance already matched by instance id".into())
+    );
 }
 
 #[tokio::test]
 async fn hosts_without_instance_id_or_ip_are_stale_and_uncovered_instances_are_unprotected() {
     let f = Folder::new();
-    f.aws(ACCOUNT_A, REGION, "ec2.describe-instances", &describe_instances(vec![instance("i-0000000000000008", "running", "10.0.5.80", "vpc-a", LAUNCHED, &[])]));
-    f.write("falcon/falcon.devices.json", &falcon_page(vec![falcon_host("bare", None, None, Some(ACCOUNT_A), SEEN_AFTER)]));
+    f.aws(
+        ACCOUNT_A,
+        REGION,
+        "ec2.describe-instances",
+        &describe_instances(vec![instance("i-0000000000000008", "running", "10.0.5.80", "vpc-a", LAUNCHED, &[])]),
+    );
+    f.write(
+        "falcon/falcon.devices.json",
+        &falcon_page(vec![falcon_host("bare", None, None, Some(ACCOUNT_A), SEEN_AFTER)]),
+    );
     let (db, summary) = reconciled(&f).await;
     assert_eq!(hosts(&db).await["bare"].2, "no instance id and no private IP");
     assert_eq!(instances(&db).await["i-0000000000000008"].3, "no Falcon sensor record for this instance");
     assert_eq!(summary["edr_coverage_pct"], 0.0);
     let client = db.pool.get().await.unwrap();
     let row = client.query_one("SELECT live_instances, protected, unprotected, coverage_pct::float8 FROM edr_coverage WHERE account_id IS NULL", &[]).await.unwrap();
-    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1), row.get::<_, i64>(2), row.get::<_, f64>(3)), (1, 0, 1, 0.0));
+    assert_eq!(
+        (row.get::<_, i64>(0), row.get::<_, i64>(1), row.get::<_, i64>(2), row.get::<_, f64>(3)),
+        (1, 0, 1, 0.0)
+    );
     let unprotected = client.query("SELECT instance_id, reason FROM unprotected_hosts", &[]).await.unwrap();
     assert_eq!(unprotected.len(), 1);
 }
@@ -194,7 +261,12 @@ async fn hosts_without_instance_id_or_ip_are_stale_and_uncovered_instances_are_u
 #[tokio::test]
 async fn reconciling_again_replaces_results_and_an_unfinished_snapshot_is_refused() {
     let f = Folder::new();
-    f.aws(ACCOUNT_A, REGION, "ec2.describe-instances", &describe_instances(vec![instance("i-0000000000000009", "running", "10.0.6.90", "vpc-a", LAUNCHED, &[])]));
+    f.aws(
+        ACCOUNT_A,
+        REGION,
+        "ec2.describe-instances",
+        &describe_instances(vec![instance("i-0000000000000009", "running", "10.0.6.90", "vpc-a", LAUNCHED, &[])]),
+    );
     let (db, first) = reconciled(&f).await;
     let again = reconcile(&db.pool, Some(first["snapshot_id"].as_i64().unwrap())).await.unwrap();
     assert_eq!(first["edr"], again["edr"]);

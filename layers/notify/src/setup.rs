@@ -40,17 +40,10 @@ pub fn needs_aws(config: &Config) -> bool {
 }
 
 async fn secret(source: &SecretSource, aws: Option<&SdkConfig>, what: &str) -> Result<SecretString> {
-    match source {
-        SecretSource::Value(v) => Ok(v.clone()),
-        SecretSource::SsmParameter(name) => {
-            let aws = aws.ok_or_else(|| {
-                NotifyError::InvalidInput(format!(
-                    "{what} is in SSM parameter {name}, but no AWS configuration was loaded"
-                ))
-            })?;
-            Ok(secops_aws::ssm::get_secret_parameter(aws, name).await?)
-        }
-    }
+    secops_aws::ssm::resolve_secret(source, aws, what).await.map_err(|e| match e.class {
+        secops_core::ErrorClass::InvalidInput => NotifyError::InvalidInput(e.message),
+        _ => e.into(),
+    })
 }
 
 /// The notifier the configuration describes. The outbox is always PostgreSQL (`pool`); `aws`

@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod cloudflare;
 pub mod falcon;
+pub mod http;
 
 use crate::schema::Table;
 

@@ -59,7 +59,13 @@ pub fn describe_instances(instances: Vec<Value>) -> Value {
 }
 
 /// One Falcon host entity as `/devices/entities/devices/v2` returns it.
-pub fn falcon_host(device: &str, instance: Option<&str>, ip: Option<&str>, account: Option<&str>, last_seen: &str) -> Value {
+pub fn falcon_host(
+    device: &str,
+    instance: Option<&str>,
+    ip: Option<&str>,
+    account: Option<&str>,
+    last_seen: &str,
+) -> Value {
     let mut host = json!({
         "device_id": device,
         "cid": "0123456789abcdef0123456789abcdef",

@@ -2,8 +2,9 @@
 //! `ec2:DescribeNetworkInterfaces`), one region at a time.
 
 use crate::collector::{AwsCollector, AwsScope, AwsTarget, RecordSink};
-use crate::error::{InventoryError, Result};
+use crate::error::Result;
 use crate::schema::*;
+use crate::sources::aws::{each_page, emit};
 
 pub static COLLECTOR: AwsCollector = AwsCollector {
     name: "ec2.instances",
@@ -14,8 +15,14 @@ pub static COLLECTOR: AwsCollector = AwsCollector {
 };
 
 async fn fetch(target: &AwsTarget, out: &mut dyn RecordSink) -> Result<()> {
-    let _ = (target, out);
-    Err(InventoryError::permanent("HELPER: fetch not written"))
+    let ec2 = aws_sdk_ec2::Client::new(&target.sdk);
+    each_page!(ec2.describe_instances().into_paginator().send(), "ec2:DescribeInstances", |page| {
+        emit(out, &INSTANCES, None, &page).await?;
+    });
+    each_page!(ec2.describe_network_interfaces().into_paginator().send(), "ec2:DescribeNetworkInterfaces", |page| {
+        emit(out, &NETWORK_INTERFACES, None, &page).await?;
+    });
+    Ok(())
 }
 
 pub static INSTANCES: Table = Table {
@@ -44,11 +51,7 @@ pub static INSTANCES: Table = Table {
         tag("name", "/Tags", NAME_TAGS),
         tag("environment", "/Tags", ENVIRONMENT_TAGS),
         tag("role", "/Tags", ROLE_TAGS),
-        Column {
-            name: "eks_cluster",
-            ty: ColumnType::Text,
-            from: Extract::Computed(eks_cluster),
-        },
+        Column { name: "eks_cluster", ty: ColumnType::Text, from: Extract::Computed(eks_cluster) },
         tag("asg_name", "/Tags", ASG_TAGS),
     ],
 };

@@ -2,20 +2,78 @@
 //! network ACLs, route tables and managed prefix lists (with their entries, fetched per list).
 
 use crate::collector::{AwsCollector, AwsScope, AwsTarget, RecordSink};
-use crate::error::{InventoryError, Result};
+use crate::error::Result;
 use crate::schema::*;
+use crate::sources::aws::{each_page, emit};
 
 pub static COLLECTOR: AwsCollector = AwsCollector {
     name: "ec2.network",
     scope: AwsScope::Regional,
-    tables: &[&VPCS, &SUBNETS, &INTERNET_GATEWAYS, &NAT_GATEWAYS, &SECURITY_GROUPS, &SECURITY_GROUP_RULES, &NETWORK_ACLS, &ROUTE_TABLES, &MANAGED_PREFIX_LISTS, &PREFIX_LIST_ENTRIES],
-    actions: &["ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeInternetGateways", "ec2:DescribeNatGateways", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeNetworkAcls", "ec2:DescribeRouteTables", "ec2:DescribeManagedPrefixLists", "ec2:GetManagedPrefixListEntries"],
+    tables: &[
+        &VPCS,
+        &SUBNETS,
+        &INTERNET_GATEWAYS,
+        &NAT_GATEWAYS,
+        &SECURITY_GROUPS,
+        &SECURITY_GROUP_RULES,
+        &NETWORK_ACLS,
+        &ROUTE_TABLES,
+        &MANAGED_PREFIX_LISTS,
+        &PREFIX_LIST_ENTRIES,
+    ],
+    actions: &[
+        "ec2:DescribeVpcs",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeInternetGateways",
+        "ec2:DescribeNatGateways",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSecurityGroupRules",
+        "ec2:DescribeNetworkAcls",
+        "ec2:DescribeRouteTables",
+        "ec2:DescribeManagedPrefixLists",
+        "ec2:GetManagedPrefixListEntries",
+    ],
     fetch: |target, out| Box::pin(fetch(target, out)),
 };
 
 async fn fetch(target: &AwsTarget, out: &mut dyn RecordSink) -> Result<()> {
-    let _ = (target, out);
-    Err(InventoryError::permanent("HELPER: fetch not written"))
+    let ec2 = aws_sdk_ec2::Client::new(&target.sdk);
+    each_page!(ec2.describe_vpcs().into_paginator().send(), "ec2:DescribeVpcs", |page| {
+        emit(out, &VPCS, None, &page).await?;
+    });
+    each_page!(ec2.describe_subnets().into_paginator().send(), "ec2:DescribeSubnets", |page| {
+        emit(out, &SUBNETS, None, &page).await?;
+    });
+    each_page!(ec2.describe_internet_gateways().into_paginator().send(), "ec2:DescribeInternetGateways", |page| {
+        emit(out, &INTERNET_GATEWAYS, None, &page).await?;
+    });
+    each_page!(ec2.describe_nat_gateways().into_paginator().send(), "ec2:DescribeNatGateways", |page| {
+        emit(out, &NAT_GATEWAYS, None, &page).await?;
+    });
+    each_page!(ec2.describe_security_groups().into_paginator().send(), "ec2:DescribeSecurityGroups", |page| {
+        emit(out, &SECURITY_GROUPS, None, &page).await?;
+    });
+    each_page!(ec2.describe_security_group_rules().into_paginator().send(), "ec2:DescribeSecurityGroupRules", |page| {
+        emit(out, &SECURITY_GROUP_RULES, None, &page).await?;
+    });
+    each_page!(ec2.describe_network_acls().into_paginator().send(), "ec2:DescribeNetworkAcls", |page| {
+        emit(out, &NETWORK_ACLS, None, &page).await?;
+    });
+    each_page!(ec2.describe_route_tables().into_paginator().send(), "ec2:DescribeRouteTables", |page| {
+        emit(out, &ROUTE_TABLES, None, &page).await?;
+    });
+    let mut prefix_lists = Vec::new();
+    each_page!(ec2.describe_managed_prefix_lists().into_paginator().send(), "ec2:DescribeManagedPrefixLists", |page| {
+        prefix_lists.extend(page.prefix_lists().iter().filter_map(|l| l.prefix_list_id().map(str::to_owned)));
+        emit(out, &MANAGED_PREFIX_LISTS, None, &page).await?;
+    });
+    for id in &prefix_lists {
+        let entries = ec2.get_managed_prefix_list_entries().prefix_list_id(id).into_paginator().send();
+        each_page!(entries, "ec2:GetManagedPrefixListEntries", |page| {
+            emit(out, &PREFIX_LIST_ENTRIES, Some(id), &page).await?;
+        });
+    }
+    Ok(())
 }
 
 pub static VPCS: Table = Table {

@@ -1,8 +1,9 @@
 //! ECR repositories (`ecr:DescribeRepositories`), per region.
 
 use crate::collector::{AwsCollector, AwsScope, AwsTarget, RecordSink};
-use crate::error::{InventoryError, Result};
+use crate::error::Result;
 use crate::schema::*;
+use crate::sources::aws::{each_page, emit};
 
 pub static COLLECTOR: AwsCollector = AwsCollector {
     name: "ecr",
@@ -13,8 +14,11 @@ pub static COLLECTOR: AwsCollector = AwsCollector {
 };
 
 async fn fetch(target: &AwsTarget, out: &mut dyn RecordSink) -> Result<()> {
-    let _ = (target, out);
-    Err(InventoryError::permanent("HELPER: fetch not written"))
+    let ecr = aws_sdk_ecr::Client::new(&target.sdk);
+    each_page!(ecr.describe_repositories().into_paginator().send(), "ecr:DescribeRepositories", |page| {
+        emit(out, &REPOSITORIES, None, &page).await?;
+    });
+    Ok(())
 }
 
 pub static REPOSITORIES: Table = Table {

@@ -2,8 +2,9 @@
 //! v2) and their listeners, fetched per load balancer.
 
 use crate::collector::{AwsCollector, AwsScope, AwsTarget, RecordSink};
-use crate::error::{InventoryError, Result};
+use crate::error::Result;
 use crate::schema::*;
+use crate::sources::aws::{each_page, emit};
 
 pub static COLLECTOR: AwsCollector = AwsCollector {
     name: "elbv2",
@@ -14,8 +15,20 @@ pub static COLLECTOR: AwsCollector = AwsCollector {
 };
 
 async fn fetch(target: &AwsTarget, out: &mut dyn RecordSink) -> Result<()> {
-    let _ = (target, out);
-    Err(InventoryError::permanent("HELPER: fetch not written"))
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&target.sdk);
+    let mut arns = Vec::new();
+    let load_balancers = elb.describe_load_balancers().into_paginator().send();
+    each_page!(load_balancers, "elasticloadbalancing:DescribeLoadBalancers", |page| {
+        arns.extend(page.load_balancers().iter().filter_map(|lb| lb.load_balancer_arn().map(str::to_owned)));
+        emit(out, &LOAD_BALANCERS, None, &page).await?;
+    });
+    for arn in &arns {
+        let listeners = elb.describe_listeners().load_balancer_arn(arn).into_paginator().send();
+        each_page!(listeners, "elasticloadbalancing:DescribeListeners", |page| {
+            emit(out, &LISTENERS, Some(arn), &page).await?;
+        });
+    }
+    Ok(())
 }
 
 pub static LOAD_BALANCERS: Table = Table {

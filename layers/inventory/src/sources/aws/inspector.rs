@@ -3,6 +3,8 @@
 use crate::collector::{AwsCollector, AwsScope, AwsTarget, RecordSink};
 use crate::error::{InventoryError, Result};
 use crate::schema::*;
+use crate::sources::aws::{each_page, emit};
+use aws_sdk_inspector2::types::{FilterCriteria, StringComparison, StringFilter};
 
 pub static COLLECTOR: AwsCollector = AwsCollector {
     name: "inspector2",
@@ -13,8 +15,18 @@ pub static COLLECTOR: AwsCollector = AwsCollector {
 };
 
 async fn fetch(target: &AwsTarget, out: &mut dyn RecordSink) -> Result<()> {
-    let _ = (target, out);
-    Err(InventoryError::permanent("HELPER: fetch not written"))
+    let inspector = aws_sdk_inspector2::Client::new(&target.sdk);
+    let active = StringFilter::builder()
+        .comparison(StringComparison::Equals)
+        .value("ACTIVE")
+        .build()
+        .map_err(|e| InventoryError::permanent(format!("inspector2:ListFindings: filter: {e}")))?;
+    let criteria = FilterCriteria::builder().finding_status(active).build();
+    let findings = inspector.list_findings().filter_criteria(criteria).into_paginator().send();
+    each_page!(findings, "inspector2:ListFindings", |page| {
+        emit(out, &FINDINGS, None, &page).await?;
+    });
+    Ok(())
 }
 
 pub static FINDINGS: Table = Table {

@@ -2,8 +2,10 @@
 //! (`rds:DescribeDBSnapshotAttributes`, per snapshot).
 
 use crate::collector::{AwsCollector, AwsScope, AwsTarget, RecordSink};
-use crate::error::{InventoryError, Result};
+use crate::error::Result;
 use crate::schema::*;
+use crate::sources::aws::{each_page, emit};
+use secops_aws::AwsError;
 use serde_json::Value;
 
 pub static COLLECTOR: AwsCollector = AwsCollector {
@@ -15,8 +17,31 @@ pub static COLLECTOR: AwsCollector = AwsCollector {
 };
 
 async fn fetch(target: &AwsTarget, out: &mut dyn RecordSink) -> Result<()> {
-    let _ = (target, out);
-    Err(InventoryError::permanent("HELPER: fetch not written"))
+    let rds = aws_sdk_rds::Client::new(&target.sdk);
+    each_page!(rds.describe_db_instances().into_paginator().send(), "rds:DescribeDBInstances", |page| {
+        emit(out, &DB_INSTANCES, None, &page).await?;
+    });
+    // Only manual snapshots can be shared, so only they have restore attributes worth reading.
+    let mut manual = Vec::new();
+    each_page!(rds.describe_db_snapshots().into_paginator().send(), "rds:DescribeDBSnapshots", |page| {
+        manual.extend(
+            page.db_snapshots()
+                .iter()
+                .filter(|s| s.snapshot_type() == Some("manual"))
+                .filter_map(|s| s.db_snapshot_identifier().map(str::to_owned)),
+        );
+        emit(out, &DB_SNAPSHOTS, None, &page).await?;
+    });
+    for id in &manual {
+        let page = rds
+            .describe_db_snapshot_attributes()
+            .db_snapshot_identifier(id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("rds:DescribeDBSnapshotAttributes", e))?;
+        emit(out, &DB_SNAPSHOT_ATTRIBUTES, Some(id), &page).await?;
+    }
+    Ok(())
 }
 
 pub static DB_INSTANCES: Table = Table {

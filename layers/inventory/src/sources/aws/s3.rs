@@ -9,19 +9,139 @@
 use crate::collector::{AwsCollector, AwsScope, AwsTarget, RecordSink};
 use crate::error::{InventoryError, Result};
 use crate::schema::*;
+use crate::sources::aws::cli_json::ToCliJson;
+use crate::sources::aws::{each_page, emit};
+use aws_config::Region;
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use futures::StreamExt;
+use secops_aws::AwsError;
 use serde_json::Value;
+use std::collections::HashMap;
 
 pub static COLLECTOR: AwsCollector = AwsCollector {
     name: "s3",
     scope: AwsScope::Global,
-    tables: &[&BUCKETS, &PUBLIC_ACCESS_BLOCKS, &POLICY_STATUS, &ACLS, &ENCRYPTION, &VERSIONING, &LOGGING, &ACCOUNT_PUBLIC_ACCESS_BLOCK],
-    actions: &["s3:ListAllMyBuckets", "s3:GetBucketPublicAccessBlock", "s3:GetBucketPolicyStatus", "s3:GetBucketAcl", "s3:GetEncryptionConfiguration", "s3:GetBucketVersioning", "s3:GetBucketLogging", "s3:GetAccountPublicAccessBlock"],
+    tables: &[
+        &BUCKETS,
+        &PUBLIC_ACCESS_BLOCKS,
+        &POLICY_STATUS,
+        &ACLS,
+        &ENCRYPTION,
+        &VERSIONING,
+        &LOGGING,
+        &ACCOUNT_PUBLIC_ACCESS_BLOCK,
+    ],
+    actions: &[
+        "s3:ListAllMyBuckets",
+        "s3:GetBucketLocation",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:GetBucketPolicyStatus",
+        "s3:GetBucketAcl",
+        "s3:GetEncryptionConfiguration",
+        "s3:GetBucketVersioning",
+        "s3:GetBucketLogging",
+        "s3:GetAccountPublicAccessBlock",
+    ],
     fetch: |target, out| Box::pin(fetch(target, out)),
 };
 
 async fn fetch(target: &AwsTarget, out: &mut dyn RecordSink) -> Result<()> {
-    let _ = (target, out);
-    Err(InventoryError::permanent("HELPER: fetch not written"))
+    let s3 = aws_sdk_s3::Client::new(&target.sdk);
+    let mut buckets: Vec<(String, Option<String>)> = Vec::new();
+    each_page!(s3.list_buckets().into_paginator().send(), "s3:ListBuckets", |page| {
+        buckets.extend(
+            page.buckets().iter().filter_map(|b| Some((b.name()?.to_owned(), b.bucket_region().map(str::to_owned)))),
+        );
+        emit(out, &BUCKETS, None, &page).await?;
+    });
+    // Bucket settings are answered only by the bucket's own region.
+    let mut clients: HashMap<String, aws_sdk_s3::Client> = HashMap::new();
+    let mut located = Vec::with_capacity(buckets.len());
+    for (bucket, listed_region) in &buckets {
+        let region = match listed_region {
+            Some(region) => region.clone(),
+            None => bucket_location(&s3, bucket).await?,
+        };
+        let client = clients.entry(region.clone()).or_insert_with(|| {
+            aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&target.sdk).region(Region::new(region)).build(),
+            )
+        });
+        located.push((client.clone(), bucket.clone()));
+    }
+    // Six calls per bucket: thousands of buckets one after another would outlast a Lambda, so
+    // several buckets are read at once; their pages are loaded in listing order.
+    let mut settings = futures::stream::iter(located)
+        .map(|(client, bucket)| async move { bucket_settings(&client, &bucket).await.map(|pages| (bucket, pages)) })
+        .buffered(BUCKETS_AT_ONCE);
+    while let Some(result) = settings.next().await {
+        let (bucket, pages) = result?;
+        for (table, page) in pages {
+            out.page(table, Some(&bucket), page).await?;
+        }
+    }
+    let control = aws_sdk_s3control::Client::new(&target.sdk);
+    match control.get_public_access_block().account_id(&target.account_id).send().await {
+        Ok(page) => emit(out, &ACCOUNT_PUBLIC_ACCESS_BLOCK, None, &page).await?,
+        Err(e) if e.code() == Some("NoSuchPublicAccessBlockConfiguration") => {}
+        Err(e) => return Err(AwsError::from_sdk("s3control:GetPublicAccessBlock", e).into()),
+    }
+    Ok(())
+}
+
+/// The region of a bucket `ListBuckets` did not name one for (`GetBucketLocation` answers no
+/// constraint for us-east-1 and the legacy `EU` for eu-west-1).
+async fn bucket_location(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<String> {
+    let location = s3.get_bucket_location().bucket(bucket).send().await.map_err(|e| {
+        InventoryError::from(AwsError::from_sdk("s3:GetBucketLocation", e)).at(format!("bucket {bucket}"))
+    })?;
+    Ok(match location.location_constraint().map(|c| c.as_str()) {
+        None | Some("") => "us-east-1".to_owned(),
+        Some("EU") => "eu-west-1".to_owned(),
+        Some(region) => region.to_owned(),
+    })
+}
+
+/// Buckets whose settings are read at the same time.
+const BUCKETS_AT_ONCE: usize = 16;
+
+/// One bucket's settings as (table, page); "not configured" answers give no page.
+async fn bucket_settings(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Vec<(&'static Table, Value)>> {
+    let at = |e: AwsError| InventoryError::from(e).at(format!("bucket {bucket}"));
+    let mut pages = Vec::with_capacity(6);
+    match s3.get_public_access_block().bucket(bucket).send().await {
+        Ok(page) => pages.push((&PUBLIC_ACCESS_BLOCKS, page.to_cli_json())),
+        Err(e) if e.code() == Some("NoSuchPublicAccessBlockConfiguration") => {}
+        Err(e) => return Err(at(AwsError::from_sdk("s3:GetBucketPublicAccessBlock", e))),
+    }
+    match s3.get_bucket_policy_status().bucket(bucket).send().await {
+        Ok(page) => pages.push((&POLICY_STATUS, page.to_cli_json())),
+        Err(e) if e.code() == Some("NoSuchBucketPolicy") => {}
+        Err(e) => return Err(at(AwsError::from_sdk("s3:GetBucketPolicyStatus", e))),
+    }
+    let acl =
+        s3.get_bucket_acl().bucket(bucket).send().await.map_err(|e| at(AwsError::from_sdk("s3:GetBucketAcl", e)))?;
+    pages.push((&ACLS, acl.to_cli_json()));
+    match s3.get_bucket_encryption().bucket(bucket).send().await {
+        Ok(page) => pages.push((&ENCRYPTION, page.to_cli_json())),
+        Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => {}
+        Err(e) => return Err(at(AwsError::from_sdk("s3:GetEncryptionConfiguration", e))),
+    }
+    let versioning = s3
+        .get_bucket_versioning()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| at(AwsError::from_sdk("s3:GetBucketVersioning", e)))?;
+    pages.push((&VERSIONING, versioning.to_cli_json()));
+    let logging = s3
+        .get_bucket_logging()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| at(AwsError::from_sdk("s3:GetBucketLogging", e)))?;
+    pages.push((&LOGGING, logging.to_cli_json()));
+    Ok(pages)
 }
 
 pub static BUCKETS: Table = Table {
@@ -31,7 +151,11 @@ pub static BUCKETS: Table = Table {
     parent: None,
     key: &["bucket"],
     placement: Placement::Target,
-    columns: &[text("bucket", "/Name"), timestamp("created_at", "/CreationDate"), text("bucket_region", "/BucketRegion")],
+    columns: &[
+        text("bucket", "/Name"),
+        timestamp("created_at", "/CreationDate"),
+        text("bucket_region", "/BucketRegion"),
+    ],
 };
 
 pub static PUBLIC_ACCESS_BLOCKS: Table = Table {

@@ -1,0 +1,311 @@
+//! `secops collect`, `reconcile`, `query`, `snapshots`: the inventory for people at a terminal.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use secops_core::Config;
+use secops_inventory::query::{self, DriftWindow, Rows};
+use secops_inventory::setup::Source;
+use serde_json::Value;
+
+use crate::database::with_migrated;
+
+#[derive(Debug, clap::Args)]
+pub struct CollectArgs {
+    /// Collect live from AWS (every account in SECOPS_COLLECT_ACCOUNTS through the read-only role)
+    /// and the configured Falcon and Cloudflare tenants.
+    #[arg(long, conflicts_with = "from_dir")]
+    aws: bool,
+    /// Import a folder of recorded responses (see the README's "Offline folder"); default
+    /// SECOPS_COLLECT_FROM_DIR.
+    #[arg(long)]
+    from_dir: Option<PathBuf>,
+    /// Also reconcile the new snapshot.
+    #[arg(long)]
+    reconcile: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct QueryArgs {
+    /// A view (`secops query list` shows them), or `drift`.
+    view: String,
+    /// `sensor_versions --tag KEY`: the breakdown by any instance tag.
+    #[arg(long)]
+    tag: Option<String>,
+    /// `drift`: the inventory table (e.g. s3_bucket_policy_status).
+    #[arg(long)]
+    table: Option<String>,
+    /// `drift`: compare consecutive snapshots of the last N days (`30d`).
+    #[arg(long, value_parser = parse_days)]
+    since: Option<i64>,
+    /// `drift`: compare these two snapshots instead.
+    #[arg(long, requires = "to", conflicts_with = "since")]
+    from: Option<i64>,
+    #[arg(long, requires = "from")]
+    to: Option<i64>,
+    /// `drift`: only changes of this column (e.g. is_public).
+    #[arg(long)]
+    attribute: Option<String>,
+    /// JSON lines, one object per row, instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum SnapshotsCommand {
+    /// The newest snapshots, their status and failed collector runs.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete old snapshots with all their rows: those beyond the newest --keep that are also
+    /// older than --older-than.
+    Prune {
+        #[arg(long)]
+        keep: i64,
+        #[arg(long, value_parser = parse_days)]
+        older_than: i64,
+    },
+}
+
+/// `30d` or `30` → 30 days.
+fn parse_days(s: &str) -> Result<i64, String> {
+    let digits = s.strip_suffix('d').unwrap_or(s);
+    digits
+        .parse::<i64>()
+        .ok()
+        .filter(|d| (0..=36_500).contains(d))
+        .ok_or_else(|| format!("'{s}' is not a number of days (e.g. 30d)"))
+}
+
+async fn with_pool<T>(config: &Config, f: impl AsyncFnOnce(&secops_store::Pool) -> Result<T>) -> Result<T> {
+    with_migrated(config, async |url: &str| {
+        let pool = secops_store::db::connect_pool(url, config.inventory.concurrency.max(2) + 1).await?;
+        f(&pool).await
+    })
+    .await
+}
+
+pub async fn collect(config: &Config, args: CollectArgs) -> Result<ExitCode> {
+    let mut config = config.clone();
+    if let Some(dir) = &args.from_dir {
+        config.inventory.from_dir = Some(dir.display().to_string());
+    }
+    if args.aws {
+        config.inventory.from_dir = None;
+    }
+    if !args.aws && config.inventory.from_dir.is_none() {
+        bail!("say where to collect from: --aws, or --from-dir DIR (or set SECOPS_COLLECT_FROM_DIR)");
+    }
+    let aws = if secops_inventory::setup::needs_aws(&config) {
+        Some(secops_aws::load_sdk_config(&secops_aws::AwsSettings::from_config(&config)).await)
+    } else {
+        None
+    };
+    let source = secops_inventory::setup::source(&config, aws.as_ref()).await?;
+    with_pool(&config, async |pool| {
+        let summary = match &source {
+            Source::Dir { dir, concurrency } => secops_inventory::collect_from_dir(pool, dir, *concurrency).await?,
+            Source::Live(plan) => secops_inventory::collect(pool, plan).await?,
+        };
+        let reconciled = if args.reconcile && summary.status != "failed" {
+            Some(secops_inventory::reconcile::reconcile(pool, Some(summary.snapshot_id)).await?)
+        } else {
+            None
+        };
+        if args.json {
+            println!("{}", serde_json::json!({"snapshot": summary, "reconcile": reconciled}));
+        } else {
+            println!(
+                "snapshot {}: {} — {} records from {} collector runs",
+                summary.snapshot_id, summary.status, summary.records, summary.runs
+            );
+            for failed in &summary.failed_runs {
+                let place = [failed.account_id.as_deref(), failed.region.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                println!("  failed: {} {place}: {} ({})", failed.collector, failed.error, failed.class);
+            }
+            if summary.shape_changes > 0 {
+                println!(
+                    "  {} record-shape changes since the previous snapshot (secops query shape_changes)",
+                    summary.shape_changes
+                );
+            }
+            if let Some(r) = &reconciled {
+                print_reconciliation(r);
+            }
+        }
+        Ok(match summary.status.as_str() {
+            "complete" => ExitCode::SUCCESS,
+            "partial" => ExitCode::from(3),
+            _ => ExitCode::FAILURE,
+        })
+    })
+    .await
+}
+
+fn print_reconciliation(r: &Value) {
+    let edr = &r["edr"];
+    println!(
+        "reconciled snapshot {}: EDR coverage {}% ({} of {} live instances; {} by instance id, {} by private IP), \
+         {} unprotected; Falcon {} live / {} stale; S3 failed checks {}, RDS failed checks {}",
+        r["snapshot_id"],
+        r["edr_coverage_pct"],
+        edr["matched"],
+        edr["live_instances"],
+        edr["matched_by_instance_id"],
+        edr["matched_by_private_ip"],
+        edr["unprotected"],
+        edr["falcon_live"],
+        edr["falcon_stale"],
+        r["s3_failed_checks"],
+        r["rds_failed_checks"],
+    );
+    if let Some(missing) = r["not_collected"].as_array().filter(|m| !m.is_empty()) {
+        println!(
+            "  not collected (results exclude them): {}",
+            missing.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("; ")
+        );
+    }
+}
+
+pub async fn reconcile(config: &Config, snapshot: Option<i64>, json: bool) -> Result<ExitCode> {
+    with_pool(config, async |pool| {
+        let r = secops_inventory::reconcile::reconcile(pool, snapshot).await?;
+        if json {
+            println!("{r}");
+        } else {
+            print_reconciliation(&r);
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+    .await
+}
+
+pub async fn query(config: &Config, args: QueryArgs) -> Result<ExitCode> {
+    if args.view == "list" {
+        for (view, about) in query::VIEWS {
+            println!("{view:<28} {about}");
+        }
+        println!(
+            "{:<28} resources that appeared, disappeared or changed between snapshots (--table, --since/--from --to)",
+            "drift"
+        );
+        println!("{:<28} sensor versions by any instance tag (--tag KEY)", "sensor_versions");
+        return Ok(ExitCode::SUCCESS);
+    }
+    with_pool(config, async |pool| {
+        let rows = if args.view == "drift" {
+            let table = args
+                .table
+                .as_deref()
+                .context("drift needs --table (an inventory table, e.g. s3_bucket_policy_status)")?;
+            let window = match (args.from, args.to, args.since) {
+                (Some(a), Some(b), _) => DriftWindow::Between(a, b),
+                (_, _, Some(days)) => DriftWindow::Days(days),
+                _ => DriftWindow::Days(30),
+            };
+            query::drift(pool, table, window, args.attribute.as_deref()).await?
+        } else {
+            query::view(pool, &args.view, args.tag.as_deref()).await?
+        };
+        print_rows(&rows, args.json);
+        Ok(ExitCode::SUCCESS)
+    })
+    .await
+}
+
+pub async fn snapshots(config: &Config, command: SnapshotsCommand) -> Result<ExitCode> {
+    with_pool(config, async |pool| match command {
+        SnapshotsCommand::List { json } => {
+            print_rows(&query::view(pool, "snapshots", None).await?, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        SnapshotsCommand::Prune { keep, older_than } => {
+            let deleted = secops_inventory::snapshot::prune(pool, keep, older_than).await?;
+            println!(
+                "deleted {} snapshots{}",
+                deleted.len(),
+                if deleted.is_empty() { String::new() } else { format!(": {deleted:?}") }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    })
+    .await
+}
+
+/// Widest a table cell gets before it is cut (the JSON output always has everything).
+const CELL: usize = 48;
+
+fn cell(value: &Value) -> String {
+    let text = match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+            .collect::<Vec<_>>()
+            .join(","),
+        other => other.to_string(),
+    };
+    let text = text.replace(['\n', '\t'], " ");
+    if text.chars().count() > CELL {
+        format!("{}…", text.chars().take(CELL - 1).collect::<String>())
+    } else {
+        text
+    }
+}
+
+fn print_rows(rows: &Rows, json: bool) {
+    if json {
+        for object in rows.objects() {
+            println!("{}", Value::Object(object));
+        }
+        return;
+    }
+    let cells: Vec<Vec<String>> = rows.rows.iter().map(|r| r.iter().map(cell).collect()).collect();
+    let widths: Vec<usize> = rows
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| cells.iter().map(|r| r[i].chars().count()).chain([c.len()]).max().unwrap_or(0))
+        .collect();
+    let line = |values: Vec<&str>| {
+        values.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_owned()
+    };
+    println!("{}", line(rows.columns.iter().map(String::as_str).collect()));
+    println!(
+        "{}",
+        line(widths.iter().map(|w| "─".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect())
+    );
+    for r in &cells {
+        println!("{}", line(r.iter().map(String::as_str).collect()));
+    }
+    println!("({} rows)", rows.rows.len());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_parse_with_or_without_the_unit() {
+        assert_eq!(parse_days("30d"), Ok(30));
+        assert_eq!(parse_days("7"), Ok(7));
+        assert!(parse_days("-1d").is_err());
+        assert!(parse_days("a month").is_err());
+    }
+
+    #[test]
+    fn long_cells_are_cut_and_arrays_joined() {
+        assert_eq!(cell(&serde_json::json!(["sg-1", "sg-2"])), "sg-1,sg-2");
+        assert_eq!(cell(&Value::String("x".repeat(100))).chars().count(), CELL);
+        assert_eq!(cell(&Value::Null), "");
+    }
+}
