@@ -212,10 +212,82 @@ async fn run_and_decide_wire_the_built_steps_for_real() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.matches("duplicate delivery").count(), 3, "{text}");
 
-    let out = run(&["run", "inventory", "--input", event_path.to_str().unwrap(), "--virtual-clock", "--json"]);
-    assert_eq!(out.status.code(), Some(1), "collect is not built yet: {}", String::from_utf8_lossy(&out.stdout));
     let out = run(&["run", "nosuch", "--input", event_path.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no state machine 'nosuch'"));
+}
+
+/// The inventory workflow through the embedded executor on a recorded folder, then the
+/// operator's commands over what it stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn run_inventory_collects_a_recorded_folder_and_the_views_answer() {
+    let db = secops_store::testing::TestDb::new().await;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let dir = tempdir("inventory");
+    let estate = dir.join("estate");
+    let write = |relative: &str, value: serde_json::Value| {
+        let path = estate.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, value.to_string()).unwrap();
+    };
+    let instance = |id: &str, ip: &str| {
+        serde_json::json!({"InstanceId": id, "State": {"Name": "running"}, "PrivateIpAddress": ip, "VpcId": "vpc-1",
+                           "LaunchTime": "2026-11-01T00:00:00+00:00", "Tags": [{"Key": "Role", "Value": "api"}]})
+    };
+    write(
+        "aws/111122223333/eu-west-1/ec2.describe-instances.json",
+        serde_json::json!({"Reservations": [{"Instances": [instance("i-0aaaaaaaaaaaaaaa1", "10.1.0.1"), instance("i-0aaaaaaaaaaaaaaa2", "10.1.0.2")]}]}),
+    );
+    write(
+        "falcon/falcon.devices.json",
+        serde_json::json!({"resources": [{"device_id": "d1", "instance_id": "i-0aaaaaaaaaaaaaaa1", "agent_version": "7.18.19106.0",
+                                          "last_seen": "2026-11-20T00:00:00Z"}]}),
+    );
+    std::fs::write(dir.join("input.json"), "{}").unwrap();
+    // `secops run` wires every step, decide included, and decide reads the account directory.
+    std::fs::create_dir_all(dir.join("state")).unwrap();
+    std::fs::write(dir.join("state/accounts.yaml"), "accounts: []\n").unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_secops"))
+            .args(args)
+            .current_dir(root)
+            .env("SECOPS_DATABASE_URL", &db.url)
+            .env("SECOPS_STATE_DIR", dir.join("state"))
+            .env("SECOPS_COLLECT_FROM_DIR", &estate)
+            .output()
+            .expect("run secops")
+    };
+    let said = |o: &Output| format!("{}{}", stdout(o), String::from_utf8_lossy(&o.stderr));
+
+    let input = dir.join("input.json");
+    let out = run(&["run", "inventory", "--input", input.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", said(&out));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["output"]["collect"]["result"]["status"], "complete", "{printed:#}");
+    assert_eq!(printed["output"]["reconcile"]["result"]["edr"]["unprotected"], 1, "{printed:#}");
+
+    let out = run(&["query", "edr_coverage", "--json"]);
+    assert!(out.status.success(), "{}", said(&out));
+    let total: serde_json::Value = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["account_id"].is_null())
+        .unwrap();
+    assert_eq!((total["live_instances"].as_i64(), total["coverage_pct"].as_f64()), (Some(2), Some(50.0)));
+    let out = run(&["query", "unprotected_hosts"]);
+    assert!(stdout(&out).contains("i-0aaaaaaaaaaaaaaa2") && stdout(&out).contains("(1 rows)"), "{}", said(&out));
+
+    // Again by hand: a second snapshot, then drift (none) and retention.
+    let out = run(&["collect", "--from-dir", estate.to_str().unwrap(), "--reconcile"]);
+    assert!(out.status.success(), "{}", said(&out));
+    assert!(stdout(&out).contains("EDR coverage 50"), "{}", said(&out));
+    let out = run(&["query", "drift", "--table", "ec2_instances", "--since", "1d", "--json"]);
+    assert!(out.status.success() && stdout(&out).trim().is_empty(), "{}", said(&out));
+    let out = run(&["snapshots", "prune", "--keep", "1", "--older-than", "0d"]);
+    assert!(stdout(&out).contains("deleted 1 snapshots"), "{}", said(&out));
+    let out = run(&["query", "no_such_view"]);
+    assert!(!out.status.success() && said(&out).contains("unprotected_hosts"), "{}", said(&out));
+    let out = run(&["query", "list"]);
+    assert!(stdout(&out).contains("open_ingress_production"), "{}", said(&out));
 }
 
 #[test]
