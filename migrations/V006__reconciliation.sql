@@ -81,6 +81,8 @@ BEGIN
     WHERE snapshot_id = snap AND instance_id IS NOT NULL AND is_live_instance_state(state)
     ORDER BY instance_id, launch_time DESC NULLS LAST;
     CREATE INDEX ON edr_live (instance_id);
+    -- Temporary tables have no statistics until analysed; without them the planner guesses.
+    ANALYZE edr_live;
 
     CREATE TEMP TABLE edr_hosts ON COMMIT DROP AS
     SELECT DISTINCT ON (device_id) device_id, nullif(instance_id, '') AS instance_id, account_id, region,
@@ -89,20 +91,34 @@ BEGIN
     ORDER BY device_id, last_seen DESC NULLS LAST;
 
     -- Rule 1: by instance id.
+    CREATE INDEX ON edr_hosts (instance_id);
+    ANALYZE edr_hosts;
+
     CREATE TEMP TABLE edr_by_id ON COMMIT DROP AS
     SELECT h.device_id, l.instance_id,
            row_number() OVER (PARTITION BY l.instance_id ORDER BY h.last_seen DESC NULLS LAST, h.device_id) AS rank
     FROM edr_hosts h JOIN edr_live l ON l.instance_id = h.instance_id;
+
+    -- Every private IP of every live instance, for an indexed join instead of an array scan.
+    CREATE TEMP TABLE edr_live_ips ON COMMIT DROP AS
+    SELECT DISTINCT l.account_id, l.region, ip, l.instance_id, l.launch_time
+    FROM edr_live l, unnest(l.ips) AS ip;
+    CREATE INDEX ON edr_live_ips (account_id, ip);
+    ANALYZE edr_live_ips;
 
     -- Rule 2 candidates: hosts without an instance id, by IP, in the same account (and region).
     CREATE TEMP TABLE edr_ip_candidates ON COMMIT DROP AS
     SELECT h.device_id, h.last_seen, l.instance_id, l.launch_time,
            count(*) OVER (PARTITION BY h.device_id) AS owners
     FROM edr_hosts h
-    JOIN edr_live l ON l.account_id = h.account_id
-                   AND (h.region IS NULL OR l.region = h.region)
-                   AND host(h.local_ip) = ANY (l.ips)
+    JOIN edr_live_ips l ON l.account_id = h.account_id
+                       AND l.ip = host(h.local_ip)
+                       AND (h.region IS NULL OR l.region = h.region)
     WHERE h.instance_id IS NULL AND h.local_ip IS NOT NULL;
+
+    CREATE INDEX ON edr_ip_candidates (device_id);
+    CREATE INDEX ON edr_ip_candidates (instance_id);
+    ANALYZE edr_ip_candidates;
 
     CREATE TEMP TABLE edr_by_ip ON COMMIT DROP AS
     SELECT c.device_id, c.instance_id,
@@ -163,7 +179,7 @@ BEGIN
         'falcon_live', (SELECT count(*) FROM edr_falcon_hosts WHERE snapshot_id = snap AND status = 'live'),
         'falcon_stale', (SELECT count(*) FROM edr_falcon_hosts WHERE snapshot_id = snap AND status = 'stale')
     ) INTO result;
-    DROP TABLE edr_live, edr_hosts, edr_by_id, edr_ip_candidates, edr_by_ip;
+    DROP TABLE edr_live, edr_live_ips, edr_hosts, edr_by_id, edr_ip_candidates, edr_by_ip;
     RETURN result;
 END $$;
 
