@@ -1,6 +1,7 @@
 //! `secops demo`: the whole product on the embedded defaults. In this release: the private
-//! database, the schema, and the sample Security Hub findings ingested twice (the second pass
-//! must change nothing). Later capabilities extend it step by step.
+//! database, the schema, the sample Security Hub findings ingested twice (the second pass must
+//! change nothing), and a generated estate collected and reconciled. Later capabilities extend it
+//! step by step.
 
 use crate::database::Database;
 use anyhow::{Context, Result};
@@ -15,14 +16,17 @@ mod samples {
     include!(concat!(env!("OUT_DIR"), "/samples.rs"));
 }
 
-/// The steps a later release adds to the demo; each refuses events today (InvalidInput).
-const NOT_BUILT_YET: &[&str] = &["collect", "reconcile", "decide", "remediate", "triage", "notify", "audit"];
+/// The steps whose capability is not built yet; their functions refuse events (InvalidInput).
+const NOT_BUILT_YET: &[&str] = &["remediate", "triage"];
 
 pub async fn run(config: &Config) -> Result<ExitCode> {
     let started = Instant::now();
     println!("SecOps Autopilot demo — embedded defaults (private PostgreSQL, local adapters)");
     let database = Database::open(config).await?;
-    let outcome = ingest_and_report(&database).await;
+    let outcome = match ingest_and_report(&database).await {
+        Ok(()) => inventory(config, &database).await,
+        Err(e) => Err(e),
+    };
     database.finish()?;
     outcome?;
     println!(
@@ -86,6 +90,60 @@ async fn ingest(pool: &Pool, findings: &[AwsSecurityFinding]) -> Result<Tally> {
         }
     }
     Ok(tally)
+}
+
+/// Generate the seeded demo estate (the same bytes every time), collect it from its folder and
+/// reconcile it. Each run is a new snapshot; the figures are the same every time.
+async fn inventory(config: &Config, database: &Database) -> Result<()> {
+    let folder = std::path::Path::new(&config.state_dir).join("demo-estate");
+    if folder.exists() {
+        std::fs::remove_dir_all(&folder).with_context(|| format!("clearing {}", folder.display()))?;
+    }
+    let spec = secops_inventory::fixtures::EstateSpec::default();
+    let truth = secops_inventory::fixtures::generate(&spec, &folder)?;
+    let records: u64 = truth.counts.values().sum();
+    println!(
+        "estate: {} accounts, {} live instances, {} Falcon host records, {} buckets ({} records in {})",
+        truth.accounts.len(),
+        truth.instances.len(),
+        truth.falcon_devices.len(),
+        truth.counts.get("s3_buckets").copied().unwrap_or(0),
+        records,
+        folder.display()
+    );
+    let pool = secops_store::db::connect_pool(database.url(), 5).await?;
+    let started = Instant::now();
+    let snapshot = secops_inventory::collect_from_dir(&pool, &folder, 4).await?;
+    println!(
+        "  collected snapshot {}: {} ({} records, {} collector runs) in {:.1} s",
+        snapshot.snapshot_id,
+        snapshot.status,
+        snapshot.records,
+        snapshot.runs,
+        started.elapsed().as_secs_f64()
+    );
+    let r = secops_inventory::reconcile::reconcile(&pool, Some(snapshot.snapshot_id)).await?;
+    let edr = &r["edr"];
+    println!(
+        "  reconciled: EDR coverage {}% ({} of {} live instances), {} unprotected; Falcon {} live, {} stale",
+        r["edr_coverage_pct"],
+        edr["matched"],
+        edr["live_instances"],
+        edr["unprotected"],
+        edr["falcon_live"],
+        edr["falcon_stale"]
+    );
+    let exposure = secops_inventory::query::view(&pool, "s3_exposure", None).await?;
+    let public = exposure.objects().iter().filter(|b| b["public"] == true).count();
+    let rds = secops_inventory::query::view(&pool, "rds_posture", None).await?;
+    let ingress = secops_inventory::query::view(&pool, "open_ingress_production", None).await?;
+    println!(
+        "  posture: {public} public buckets, {} RDS resources failing a check, {} internet-open ingress rules on production",
+        rds.rows.len(),
+        ingress.rows.len()
+    );
+    println!("  (secops query list shows every view; the demo database is under {})", config.state_dir);
+    Ok(())
 }
 
 fn sample_findings() -> Result<Vec<AwsSecurityFinding>> {

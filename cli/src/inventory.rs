@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use secops_core::Config;
+use secops_inventory::fixtures::EstateSpec;
 use secops_inventory::query::{self, DriftWindow, Rows};
 use secops_inventory::setup::Source;
 use serde_json::Value;
@@ -69,6 +70,77 @@ pub enum SnapshotsCommand {
         #[arg(long, value_parser = parse_days)]
         older_than: i64,
     },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum FixturesCommand {
+    /// Write a seeded, reproducible estate as an offline folder (what `collect --from-dir` reads),
+    /// with `truth.json`: what reconciliation must find. Unset options take the small default
+    /// estate's values, or the benchmark's with --benchmark.
+    Estate(EstateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EstateArgs {
+    /// An empty or new folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// Start from the benchmark estate (2,000 live instances, 50,000 Falcon records, 10,000
+    /// security-group rules, 5,000 buckets).
+    #[arg(long)]
+    benchmark: bool,
+    #[arg(long)]
+    seed: Option<u64>,
+    #[arg(long)]
+    accounts: Option<usize>,
+    /// Comma-separated region names.
+    #[arg(long, value_delimiter = ',')]
+    regions: Option<Vec<String>>,
+    /// Live EC2 instances.
+    #[arg(long)]
+    instances: Option<usize>,
+    /// Dead Falcon host records per live instance (autoscaling ghosts, duplicates).
+    #[arg(long)]
+    falcon_ghost_ratio: Option<f64>,
+    /// Share of live instances without a sensor.
+    #[arg(long)]
+    unprotected_ratio: Option<f64>,
+    #[arg(long)]
+    buckets: Option<usize>,
+    #[arg(long)]
+    public_bucket_ratio: Option<f64>,
+    #[arg(long)]
+    databases: Option<usize>,
+    #[arg(long)]
+    unencrypted_db_ratio: Option<f64>,
+    #[arg(long)]
+    sg_rules: Option<usize>,
+    /// Security Hub, GuardDuty and Inspector findings together.
+    #[arg(long)]
+    findings: Option<usize>,
+}
+
+pub fn fixtures(command: FixturesCommand) -> Result<ExitCode> {
+    let FixturesCommand::Estate(a) = command;
+    let mut spec = if a.benchmark { EstateSpec::benchmark() } else { EstateSpec::default() };
+    macro_rules! set {
+        ($($field:ident),*) => { $( if let Some(v) = a.$field { spec.$field = v; } )* };
+    }
+    set!(seed, accounts, regions, instances, falcon_ghost_ratio, unprotected_ratio, buckets, public_bucket_ratio);
+    set!(databases, unencrypted_db_ratio, sg_rules, findings);
+    let truth = secops_inventory::fixtures::generate(&spec, &a.out)?;
+    let records: u64 = truth.counts.values().sum();
+    println!(
+        "wrote {} records to {}: {} accounts, {} live instances, {} Falcon host records, {} buckets; truth in {}",
+        records,
+        a.out.display(),
+        truth.accounts.len(),
+        truth.instances.len(),
+        truth.falcon_devices.len(),
+        truth.counts.get("s3_buckets").copied().unwrap_or(0),
+        a.out.join("truth.json").display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `30d` or `30` → 30 days.

@@ -89,6 +89,9 @@ enum Command {
     },
     /// Read a canonical view (`secops query list`), or drift between snapshots.
     Query(inventory::QueryArgs),
+    /// Generated test data: `fixtures estate` writes a seeded estate as an offline folder.
+    #[command(subcommand)]
+    Fixtures(inventory::FixturesCommand),
     /// Inventory snapshots: list, prune.
     #[command(subcommand)]
     Snapshots(inventory::SnapshotsCommand),
@@ -202,6 +205,7 @@ fn main() -> ExitCode {
             Command::Reconcile { snapshot, json } => inventory::reconcile(&config, snapshot, json).await,
             Command::Query(args) => inventory::query(&config, args).await,
             Command::Snapshots(command) => inventory::snapshots(&config, command).await,
+            Command::Fixtures(command) => inventory::fixtures(command),
             Command::Md2adf => notify::md2adf(),
             Command::Notify(command) => notify::run(&config, command).await,
             Command::Audit(command) => Ok(audit::run(&config, command).await),

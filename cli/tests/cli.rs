@@ -70,11 +70,15 @@ fn demo_runs_on_the_embedded_defaults_and_is_idempotent() {
     assert!(notes.contains("private PostgreSQL cluster") && notes.contains("created and started"), "{notes}");
     assert!(text.contains("schema: applied V001__foundation"), "{text}");
     assert!(text.contains("second pass: 0 inserted, 0 updated"), "{text}");
+    assert!(text.contains("collected snapshot 1: complete") && text.contains("reconciled: EDR coverage"), "{text}");
 
     let again = secops(&dir, &["demo"]);
     let text = stdout(&again);
     assert!(again.status.success(), "{text}");
     assert!(text.contains("schema: up to date") && text.contains("first pass:  0 inserted, 0 updated"), "{text}");
+    assert!(text.contains("collected snapshot 2: complete"), "{text}");
+    let coverage = |t: &str| t.lines().find(|l| l.contains("reconciled:")).map(str::to_owned);
+    assert_eq!(coverage(&text), coverage(&stdout(&first)), "the same estate gives the same figures");
 
     // The command stopped the cluster it started.
     let status = secops(&dir, &["db", "stop"]);

@@ -7,6 +7,7 @@
 pub mod collect;
 pub mod collector;
 pub mod error;
+pub mod fixtures;
 pub mod load;
 pub mod offline;
 pub mod query;

@@ -278,3 +278,71 @@ async fn reconciling_again_replaces_results_and_an_unfinished_snapshot_is_refuse
     let err = reconcile(&db.pool, Some(999_999)).await.unwrap_err();
     assert!(err.message.contains("does not exist"), "{}", err.message);
 }
+
+/// The generated estate's truth is an oracle written independently of the SQL: every instance's
+/// status, rule and sensor, every Falcon record's status, the public buckets, the unencrypted
+/// databases and the publicly restorable snapshots must come out exactly as planted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciling_the_generated_estate_reproduces_its_truth() {
+    use secops_inventory::fixtures::{generate, DeviceStatus, EdrStatus, EstateSpec, MatchedBy};
+    let dir = tempfile::tempdir().unwrap();
+    let truth = generate(&EstateSpec::default(), dir.path()).unwrap();
+    let db = TestDb::new().await;
+    assert_eq!(collect_from_dir(&db.pool, dir.path(), 4).await.unwrap().status, "complete");
+    let summary = reconcile(&db.pool, None).await.unwrap();
+
+    let got = instances(&db).await;
+    assert_eq!(got.len(), truth.instances.len(), "live instances");
+    for expected in &truth.instances {
+        let (status, rule, device, reason) = &got[&expected.instance_id];
+        let want_status = match expected.edr {
+            EdrStatus::Matched => "matched",
+            EdrStatus::Unprotected => "unprotected",
+        };
+        let want_rule = expected.matched_by.map(|m| match m {
+            MatchedBy::InstanceId => "instance_id",
+            MatchedBy::PrivateIp => "private_ip",
+        });
+        assert_eq!((status.as_str(), rule.as_deref()), (want_status, want_rule), "{} ({reason})", expected.instance_id);
+        assert_eq!(device, &expected.device_id, "{}", expected.instance_id);
+    }
+    let hosts = hosts(&db).await;
+    assert_eq!(hosts.len(), truth.falcon_devices.len(), "Falcon records");
+    for expected in &truth.falcon_devices {
+        let (status, instance, reason) = &hosts[&expected.device_id];
+        let want = match expected.status {
+            DeviceStatus::Live => "live",
+            DeviceStatus::Stale => "stale",
+        };
+        assert_eq!(status, want, "{} ({:?}: {reason})", expected.device_id, expected.case);
+        if expected.status == DeviceStatus::Live {
+            assert_eq!(instance, &expected.instance_id, "{}", expected.device_id);
+        }
+    }
+    let matched = truth.instances.iter().filter(|i| i.edr == EdrStatus::Matched).count();
+    assert_eq!(summary["edr"]["matched"], matched);
+
+    let client = db.pool.get().await.unwrap();
+    let strings = |rows: Vec<tokio_postgres::Row>| {
+        let mut v: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        v.sort();
+        v
+    };
+    let sorted = |v: &[String]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    };
+    let public = client.query("SELECT bucket FROM s3_exposure WHERE public", &[]).await.unwrap();
+    assert_eq!(strings(public), sorted(&truth.public_buckets));
+    let unencrypted = client
+        .query("SELECT resource_id FROM posture_results WHERE resource_type = 'rds_instance' AND check_name = 'encryption' AND NOT passed", &[])
+        .await
+        .unwrap();
+    assert_eq!(strings(unencrypted), sorted(&truth.unencrypted_databases));
+    let restorable = client
+        .query("SELECT resource_id FROM posture_results WHERE resource_type = 'rds_snapshot' AND check_name = 'public_restore' AND NOT passed", &[])
+        .await
+        .unwrap();
+    assert_eq!(strings(restorable), sorted(&truth.public_db_snapshots));
+}
