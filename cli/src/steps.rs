@@ -141,11 +141,7 @@ impl LocalSteps {
                                 ),
                                 None => None,
                             };
-                            Some(
-                                secops_inventory::setup::source(&config, aws.as_ref())
-                                    .await
-                                    .map_err(|e| failure(e.into()))?,
-                            )
+                            Some(secops_inventory::setup::source(&config, aws.as_ref()).await.map_err(failure)?)
                         } else {
                             None
                         };

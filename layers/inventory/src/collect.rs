@@ -150,7 +150,7 @@ async fn run_one(pool: &Pool, snapshot_id: i64, job: Job) -> Result<()> {
         Err(e) => {
             let place =
                 [Some(collector.to_owned()), account_id, region].into_iter().flatten().collect::<Vec<_>>().join(" ");
-            let error = e.clone().at(place);
+            let error = e.clone().context(place);
             tracing::warn!(snapshot_id, run_id, error = %error, "collector run failed; the snapshot will be partial");
             snapshot::finish_run(pool, run_id, tables, Err(&error)).await
         }

@@ -118,9 +118,9 @@ impl RecordSink for RunLoader {
 
 /// `COPY table (columns) FROM STDIN` with one batch of encoded lines.
 pub async fn copy_in(pool: &Pool, table: &Table, data: Bytes) -> Result<()> {
-    let client = pool.get().await.map_err(InventoryError::pool)?;
+    let client = pool.get().await.map_err(crate::error::pool)?;
     let statement = format!("COPY {} ({}) FROM STDIN", table.name, table.column_names().join(", "));
-    let sink = client.copy_in::<_, Bytes>(&statement).await.map_err(|e| InventoryError::database(table.name, e))?;
+    let sink = client.copy_in::<_, Bytes>(&statement).await.map_err(|e| crate::error::database(table.name, e))?;
     futures::pin_mut!(sink);
     sink.send(data).await.map_err(|e| copy_error(table, e))?;
     sink.finish().await.map_err(|e| copy_error(table, e))?;
@@ -137,7 +137,7 @@ fn copy_error(table: &Table, e: tokio_postgres::Error) -> InventoryError {
             db.message(),
             db.where_().unwrap_or("no position")
         )),
-        None => InventoryError::database(table.name, e),
+        None => crate::error::database(table.name, e),
     }
 }
 

@@ -149,7 +149,7 @@ async fn read_pages(file: &Path, table: &'static Table, parent: Option<&str>, ou
                 continue;
             }
             let page = serde_json::from_str(&line).map_err(|e| bad(format!("line {number}: {e}")))?;
-            out.page(table, parent, page).await.map_err(|e| e.at(format!("{} line {number}", file.display())))?;
+            out.page(table, parent, page).await.map_err(|e| e.context(format!("{} line {number}", file.display())))?;
         }
         return Ok(());
     }
@@ -162,11 +162,11 @@ async fn read_pages(file: &Path, table: &'static Table, parent: Option<&str>, ou
                 if !page.is_object() {
                     return Err(bad(format!("page {i} is not a JSON object")));
                 }
-                out.page(table, parent, page).await.map_err(|e| e.at(format!("{} page {i}", file.display())))?;
+                out.page(table, parent, page).await.map_err(|e| e.context(format!("{} page {i}", file.display())))?;
             }
             Ok(())
         }
-        Value::Object(_) => out.page(table, parent, value).await.map_err(|e| e.at(file.display())),
+        Value::Object(_) => out.page(table, parent, value).await.map_err(|e| e.context(file.display())),
         _ => Err(bad("expected a response object or an array of them".into())),
     }
 }

@@ -70,7 +70,7 @@ fn view_sql(name: &str, tag: Option<&str>) -> Result<String> {
 /// type prints and serialises the same way.
 pub async fn view(pool: &Pool, name: &str, tag: Option<&str>) -> Result<Rows> {
     let sql = view_sql(name, tag)?;
-    let client = pool.get().await.map_err(InventoryError::pool)?;
+    let client = pool.get().await.map_err(crate::error::pool)?;
     let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = match &tag {
         Some(t) if sql.contains("$1") => vec![t],
         _ => vec![],
@@ -78,13 +78,13 @@ pub async fn view(pool: &Pool, name: &str, tag: Option<&str>) -> Result<Rows> {
     let shape = client
         .prepare(&format!("SELECT * FROM ({sql}) v LIMIT 0"))
         .await
-        .map_err(|e| InventoryError::database("a view", e))?;
+        .map_err(|e| crate::error::database("a view", e))?;
     let columns: Vec<String> = shape.columns().iter().map(|c| c.name().to_owned()).collect();
     let select = columns.iter().map(|c| format!("to_jsonb(v.{})", quote_ident(c))).collect::<Vec<_>>().join(", ");
     let rows = client
         .query(&format!("SELECT {select} FROM ({sql}) v"), &params)
         .await
-        .map_err(|e| InventoryError::database("a view", e))?;
+        .map_err(|e| crate::error::database("a view", e))?;
     let rows = rows
         .iter()
         .map(|r| (0..columns.len()).map(|i| r.get::<_, Option<Value>>(i).unwrap_or(Value::Null)).collect())
@@ -122,7 +122,7 @@ pub async fn drift(pool: &Pool, table: &str, window: DriftWindow, attribute: Opt
             )));
         }
     }
-    let client = pool.get().await.map_err(InventoryError::pool)?;
+    let client = pool.get().await.map_err(crate::error::pool)?;
     let pairs: Vec<(i64, i64)> = match window {
         DriftWindow::Between(a, b) => vec![(a, b)],
         DriftWindow::Days(days) => {
@@ -135,7 +135,7 @@ pub async fn drift(pool: &Pool, table: &str, window: DriftWindow, attribute: Opt
                     &[&(days as i32)],
                 )
                 .await
-                .map_err(|e| InventoryError::database("list snapshots", e))?
+                .map_err(|e| crate::error::database("list snapshots", e))?
                 .into_iter()
                 .filter_map(|r| r.get::<_, Option<i64>>(0))
                 .collect();
@@ -168,7 +168,7 @@ pub async fn drift(pool: &Pool, table: &str, window: DriftWindow, attribute: Opt
                 &[&declared.name, &keys, &from, &to, &attribute],
             )
             .await
-            .map_err(|e| InventoryError::database("drift", e))?;
+            .map_err(|e| crate::error::database("drift", e))?;
         for r in rows {
             let text = |i: usize| r.get::<_, Option<String>>(i).map(Value::String).unwrap_or(Value::Null);
             out.rows.push(vec![

@@ -15,12 +15,12 @@ pub async fn reconcile(pool: &Pool, snapshot_id: Option<i64>) -> Result<Value> {
             InventoryError::invalid_input("no finished inventory snapshot to reconcile; run collect first")
         })?,
     };
-    let mut client = pool.get().await.map_err(InventoryError::pool)?;
-    let tx = client.transaction().await.map_err(|e| InventoryError::database("reconcile", e))?;
+    let mut client = pool.get().await.map_err(crate::error::pool)?;
+    let tx = client.transaction().await.map_err(|e| crate::error::database("reconcile", e))?;
     let snapshot = tx
         .query_opt("SELECT status, source FROM snapshots WHERE id = $1", &[&snapshot_id])
         .await
-        .map_err(|e| InventoryError::database("reconcile", e))?
+        .map_err(|e| crate::error::database("reconcile", e))?
         .ok_or_else(|| InventoryError::invalid_input(format!("snapshot {snapshot_id} does not exist")))?;
     let (status, source): (String, String) = (snapshot.get(0), snapshot.get(1));
     if source != "inventory" || !matches!(status.as_str(), "complete" | "partial") {
@@ -28,7 +28,7 @@ pub async fn reconcile(pool: &Pool, snapshot_id: Option<i64>) -> Result<Value> {
             "snapshot {snapshot_id} is a {status} {source} snapshot; only a finished inventory snapshot (complete or partial) can be reconciled"
         )));
     }
-    let run = |what: &'static str| move |e: tokio_postgres::Error| InventoryError::database(what, e);
+    let run = |what: &'static str| move |e: tokio_postgres::Error| crate::error::database(what, e);
     let edr: Value =
         tx.query_one("SELECT reconcile_edr($1)", &[&snapshot_id]).await.map_err(run("EDR reconciliation"))?.get(0);
     let s3_failed: i32 =

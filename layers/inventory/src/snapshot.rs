@@ -33,11 +33,11 @@ pub struct FailedRun {
 
 /// Open a new snapshot. `origin` says where the data comes from (`aws`, `dir:/path`).
 pub async fn begin(pool: &Pool, origin: &str) -> Result<i64> {
-    let client = pool.get().await.map_err(InventoryError::pool)?;
+    let client = pool.get().await.map_err(crate::error::pool)?;
     let row = client
         .query_one("INSERT INTO snapshots (source, origin) VALUES ('inventory', $1) RETURNING id", &[&origin])
         .await
-        .map_err(|e| InventoryError::database("open a snapshot", e))?;
+        .map_err(|e| crate::error::database("open a snapshot", e))?;
     Ok(row.get(0))
 }
 
@@ -49,14 +49,14 @@ pub async fn begin_run(
     account_id: Option<&str>,
     region: Option<&str>,
 ) -> Result<i64> {
-    let client = pool.get().await.map_err(InventoryError::pool)?;
+    let client = pool.get().await.map_err(crate::error::pool)?;
     let row = client
         .query_one(
             "INSERT INTO snapshot_sources (snapshot_id, collector, account_id, region) VALUES ($1, $2, $3, $4) RETURNING id",
             &[&snapshot_id, &collector, &account_id, &region],
         )
         .await
-        .map_err(|e| InventoryError::database("open a collector run", e))?;
+        .map_err(|e| crate::error::database("open a collector run", e))?;
     Ok(row.get(0))
 }
 
@@ -68,8 +68,8 @@ pub async fn finish_run(
     tables: &[&Table],
     outcome: std::result::Result<(i64, &Shapes), &InventoryError>,
 ) -> Result<()> {
-    let mut client = pool.get().await.map_err(InventoryError::pool)?;
-    let tx = client.transaction().await.map_err(|e| InventoryError::database("close a collector run", e))?;
+    let mut client = pool.get().await.map_err(crate::error::pool)?;
+    let tx = client.transaction().await.map_err(|e| crate::error::database("close a collector run", e))?;
     match outcome {
         Ok((records, shapes)) => {
             tx.execute(
@@ -77,11 +77,11 @@ pub async fn finish_run(
                 &[&run_id, &(records as i32)],
             )
             .await
-            .map_err(|e| InventoryError::database("close a collector run", e))?;
+            .map_err(|e| crate::error::database("close a collector run", e))?;
             let snapshot_id: i64 = tx
                 .query_one("SELECT snapshot_id FROM snapshot_sources WHERE id = $1", &[&run_id])
                 .await
-                .map_err(|e| InventoryError::database("close a collector run", e))?
+                .map_err(|e| crate::error::database("close a collector run", e))?
                 .get(0);
             for (table, keys) in shapes {
                 for (key, types) in keys {
@@ -92,7 +92,7 @@ pub async fn finish_run(
                             &[&snapshot_id, table, key, json_type, count],
                         )
                         .await
-                        .map_err(|e| InventoryError::database("record shapes", e))?;
+                        .map_err(|e| crate::error::database("record shapes", e))?;
                     }
                 }
             }
@@ -101,24 +101,24 @@ pub async fn finish_run(
             for table in tables {
                 tx.execute(&format!("DELETE FROM {} WHERE source_run = $1", table.name), &[&run_id])
                     .await
-                    .map_err(|e| InventoryError::database("discard a failed run", e))?;
+                    .map_err(|e| crate::error::database("discard a failed run", e))?;
             }
             tx.execute(
                 "UPDATE snapshot_sources SET status = 'failed', error_class = $2, error = $3, completed_at = now() WHERE id = $1",
                 &[&run_id, &error.class.to_string(), &error.message],
             )
             .await
-            .map_err(|e| InventoryError::database("close a collector run", e))?;
+            .map_err(|e| crate::error::database("close a collector run", e))?;
         }
     }
-    tx.commit().await.map_err(|e| InventoryError::database("close a collector run", e))
+    tx.commit().await.map_err(|e| crate::error::database("close a collector run", e))
 }
 
 /// Close a snapshot: status from its runs, then its shape changes against the previous snapshot of
 /// each table. After this, the snapshot never changes (a trigger refuses updates).
 pub async fn finish(pool: &Pool, snapshot_id: i64) -> Result<SnapshotSummary> {
-    let mut client = pool.get().await.map_err(InventoryError::pool)?;
-    let tx = client.transaction().await.map_err(|e| InventoryError::database("close a snapshot", e))?;
+    let mut client = pool.get().await.map_err(crate::error::pool)?;
+    let tx = client.transaction().await.map_err(|e| crate::error::database("close a snapshot", e))?;
     let counts = tx
         .query_one(
             "SELECT count(*), count(*) FILTER (WHERE status = 'failed'), coalesce(sum(record_count), 0)::bigint, \
@@ -127,7 +127,7 @@ pub async fn finish(pool: &Pool, snapshot_id: i64) -> Result<SnapshotSummary> {
             &[&snapshot_id],
         )
         .await
-        .map_err(|e| InventoryError::database("close a snapshot", e))?;
+        .map_err(|e| crate::error::database("close a snapshot", e))?;
     let (runs, failed, records, running): (i64, i64, i64, i64) =
         (counts.get(0), counts.get(1), counts.get(2), counts.get(3));
     if running > 0 {
@@ -149,11 +149,11 @@ pub async fn finish(pool: &Pool, snapshot_id: i64) -> Result<SnapshotSummary> {
         &[&snapshot_id, &status, &(records.min(i32::MAX as i64) as i32), &errors],
     )
     .await
-    .map_err(|e| InventoryError::database("close a snapshot", e))?;
+    .map_err(|e| crate::error::database("close a snapshot", e))?;
     let changes: i32 = tx
         .query_one("SELECT record_shape_changes($1)", &[&snapshot_id])
         .await
-        .map_err(|e| InventoryError::database("compare record shapes", e))?
+        .map_err(|e| crate::error::database("compare record shapes", e))?
         .get(0);
     let failed_runs = tx
         .query(
@@ -162,7 +162,7 @@ pub async fn finish(pool: &Pool, snapshot_id: i64) -> Result<SnapshotSummary> {
             &[&snapshot_id],
         )
         .await
-        .map_err(|e| InventoryError::database("close a snapshot", e))?
+        .map_err(|e| crate::error::database("close a snapshot", e))?
         .into_iter()
         .map(|r| FailedRun {
             collector: r.get(0),
@@ -175,9 +175,9 @@ pub async fn finish(pool: &Pool, snapshot_id: i64) -> Result<SnapshotSummary> {
     let origin: String = tx
         .query_one("SELECT coalesce(origin, '') FROM snapshots WHERE id = $1", &[&snapshot_id])
         .await
-        .map_err(|e| InventoryError::database("close a snapshot", e))?
+        .map_err(|e| crate::error::database("close a snapshot", e))?
         .get(0);
-    tx.commit().await.map_err(|e| InventoryError::database("close a snapshot", e))?;
+    tx.commit().await.map_err(|e| crate::error::database("close a snapshot", e))?;
     Ok(SnapshotSummary {
         snapshot_id,
         status: status.to_owned(),
@@ -191,14 +191,14 @@ pub async fn finish(pool: &Pool, snapshot_id: i64) -> Result<SnapshotSummary> {
 
 /// The newest finished snapshot that has data (`complete` or `partial`).
 pub async fn latest(pool: &Pool) -> Result<Option<i64>> {
-    let client = pool.get().await.map_err(InventoryError::pool)?;
+    let client = pool.get().await.map_err(crate::error::pool)?;
     let row = client
         .query_opt(
             "SELECT id FROM snapshots WHERE source = 'inventory' AND status IN ('complete', 'partial') ORDER BY id DESC LIMIT 1",
             &[],
         )
         .await
-        .map_err(|e| InventoryError::database("find the latest snapshot", e))?;
+        .map_err(|e| crate::error::database("find the latest snapshot", e))?;
     Ok(row.map(|r| r.get(0)))
 }
 
@@ -208,7 +208,7 @@ pub async fn prune(pool: &Pool, keep: i64, older_than_days: i64) -> Result<Vec<i
     if keep < 1 {
         return Err(InventoryError::invalid_input(format!("--keep {keep}: keep at least the newest snapshot")));
     }
-    let client = pool.get().await.map_err(InventoryError::pool)?;
+    let client = pool.get().await.map_err(crate::error::pool)?;
     let rows = client
         .query(
             "DELETE FROM snapshots WHERE id IN ( \
@@ -218,7 +218,7 @@ pub async fn prune(pool: &Pool, keep: i64, older_than_days: i64) -> Result<Vec<i
             &[&keep, &(older_than_days as i32)],
         )
         .await
-        .map_err(|e| InventoryError::database("prune snapshots", e))?;
+        .map_err(|e| crate::error::database("prune snapshots", e))?;
     let mut ids: Vec<i64> = rows.into_iter().map(|r| r.get(0)).collect();
     ids.sort_unstable();
     Ok(ids)

@@ -1,7 +1,6 @@
 //! The `collect` and `reconcile` steps of `inventory.asl.json`.
 
 use crate::collect::{collect, collect_from_dir};
-use crate::error::InventoryError;
 use crate::reconcile::reconcile;
 use crate::setup::Source;
 use deadpool_postgres::Pool;
@@ -79,14 +78,13 @@ impl InventoryStep {
                 })
                 .unwrap_or(ErrorClass::Permanent);
             let first = summary.failed_runs.first().map(|r| r.error.clone()).unwrap_or_default();
-            return Err(InventoryError::new(
+            return Err(StepError::new(
                 class,
                 format!(
                     "snapshot {}: every collector run failed ({} runs); first: {first}",
                     summary.snapshot_id, summary.runs
                 ),
-            )
-            .into());
+            ));
         }
         serde_json::to_value(&summary).map_err(|e| StepError::permanent(format!("collect result: {e}")))
     }

@@ -93,7 +93,7 @@ async fn fetch(target: &AwsTarget, out: &mut dyn RecordSink) -> Result<()> {
 /// constraint for us-east-1 and the legacy `EU` for eu-west-1).
 async fn bucket_location(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<String> {
     let location = s3.get_bucket_location().bucket(bucket).send().await.map_err(|e| {
-        InventoryError::from(AwsError::from_sdk("s3:GetBucketLocation", e)).at(format!("bucket {bucket}"))
+        InventoryError::from(AwsError::from_sdk("s3:GetBucketLocation", e)).context(format!("bucket {bucket}"))
     })?;
     Ok(match location.location_constraint().map(|c| c.as_str()) {
         None | Some("") => "us-east-1".to_owned(),
@@ -107,7 +107,7 @@ const BUCKETS_AT_ONCE: usize = 16;
 
 /// One bucket's settings as (table, page); "not configured" answers give no page.
 async fn bucket_settings(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Vec<(&'static Table, Value)>> {
-    let at = |e: AwsError| InventoryError::from(e).at(format!("bucket {bucket}"));
+    let at = |e: AwsError| InventoryError::from(e).context(format!("bucket {bucket}"));
     let mut pages = Vec::with_capacity(6);
     match s3.get_public_access_block().bucket(bucket).send().await {
         Ok(page) => pages.push((&PUBLIC_ACCESS_BLOCKS, page.to_cli_json())),
