@@ -472,6 +472,23 @@ fn secret_from(var: &dyn Fn(&str) -> Option<String>, value: &str, parameter: &st
     }
 }
 
+/// Whether a URL with this scheme and host may carry a secret (a token, client credentials, a
+/// webhook): https to a named host, or plain http only to this machine (tests, a local relay).
+pub fn may_carry_secrets(scheme: &str, host: Option<&str>) -> bool {
+    match (scheme, host) {
+        ("https", Some(host)) => !host.is_empty(),
+        ("http", Some(host)) => {
+            host.eq_ignore_ascii_case("localhost")
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        _ => false,
+    }
+}
+
 /// An https URL, or http on a loopback host (local fakes in tests).
 fn is_service_url(url: &str) -> bool {
     url.starts_with("https://")
@@ -705,6 +722,23 @@ mod tests {
         assert!(c.pipeline_enabled);
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.state_dir, ".secops");
+    }
+
+    #[test]
+    fn secrets_travel_over_https_or_to_this_machine_only() {
+        for (scheme, host) in
+            [("https", "api.crowdstrike.com"), ("http", "127.0.0.1"), ("http", "[::1]"), ("http", "LOCALHOST")]
+        {
+            assert!(may_carry_secrets(scheme, Some(host)), "{scheme}://{host}");
+        }
+        for (scheme, host) in [
+            ("http", Some("api.crowdstrike.com")),
+            ("http", Some("10.0.0.1")),
+            ("https", None),
+            ("ftp", Some("127.0.0.1")),
+        ] {
+            assert!(!may_carry_secrets(scheme, host), "{scheme}://{host:?}");
+        }
     }
 
     #[test]

@@ -381,19 +381,7 @@ fn encode_form_component(out: &mut String, text: &str) {
 
 /// Only https carries a secret, except to this machine (tests, a local relay).
 fn safe_for_credentials(url: &Url) -> bool {
-    match url.scheme() {
-        "https" => url.host().is_some(),
-        "http" => match url.host_str() {
-            Some(host) if host.eq_ignore_ascii_case("localhost") => true,
-            Some(host) => host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback()),
-            None => false,
-        },
-        _ => false,
-    }
+    secops_core::config::may_carry_secrets(url.scheme(), url.host_str())
 }
 
 fn error_chain(e: &reqwest::Error) -> String {

@@ -404,21 +404,9 @@ fn backoff(failed_attempts: u32) -> Duration {
     Duration::from_millis(rand::random_range(0..=ceiling))
 }
 
-/// Only https carries a token or a webhook URL, except to this machine (tests, a local relay).
+/// Only https carries a secret, except to this machine (tests, a local relay).
 fn safe_to_send_secrets(url: &Url) -> bool {
-    match url.scheme() {
-        "https" => url.host().is_some(),
-        "http" => match url.host_str() {
-            Some("localhost") => true,
-            Some(host) => host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback()),
-            None => false,
-        },
-        _ => false,
-    }
+    secops_core::config::may_carry_secrets(url.scheme(), url.host_str())
 }
 
 /// Governor's clock on tokio's time, so the bucket and the waits it asks for share one clock
