@@ -128,8 +128,7 @@ CREATE TABLE ec2_instances (
     raw jsonb NOT NULL
 );
 CREATE INDEX ec2_instances_key_idx ON ec2_instances (snapshot_id, instance_id);
-CREATE INDEX ec2_instances_run_idx ON ec2_instances (source_run);
-CREATE INDEX ec2_instances_raw_idx ON ec2_instances USING gin (raw jsonb_path_ops);
+CREATE INDEX ec2_instances_raw_idx ON ec2_instances USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- ec2.describe-network-interfaces
 CREATE TABLE ec2_network_interfaces (
@@ -154,8 +153,7 @@ CREATE TABLE ec2_network_interfaces (
     raw jsonb NOT NULL
 );
 CREATE INDEX ec2_network_interfaces_key_idx ON ec2_network_interfaces (snapshot_id, network_interface_id);
-CREATE INDEX ec2_network_interfaces_run_idx ON ec2_network_interfaces (source_run);
-CREATE INDEX ec2_network_interfaces_raw_idx ON ec2_network_interfaces USING gin (raw jsonb_path_ops);
+CREATE INDEX ec2_network_interfaces_raw_idx ON ec2_network_interfaces USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- ec2.describe-vpcs
 CREATE TABLE ec2_vpcs (
@@ -176,8 +174,7 @@ CREATE TABLE ec2_vpcs (
     raw jsonb NOT NULL
 );
 CREATE INDEX ec2_vpcs_key_idx ON ec2_vpcs (snapshot_id, vpc_id);
-CREATE INDEX ec2_vpcs_run_idx ON ec2_vpcs (source_run);
-CREATE INDEX ec2_vpcs_raw_idx ON ec2_vpcs USING gin (raw jsonb_path_ops);
+CREATE INDEX ec2_vpcs_raw_idx ON ec2_vpcs USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- ec2.describe-subnets
 CREATE TABLE ec2_subnets (
@@ -196,8 +193,7 @@ CREATE TABLE ec2_subnets (
     raw jsonb NOT NULL
 );
 CREATE INDEX ec2_subnets_key_idx ON ec2_subnets (snapshot_id, subnet_id);
-CREATE INDEX ec2_subnets_run_idx ON ec2_subnets (source_run);
-CREATE INDEX ec2_subnets_raw_idx ON ec2_subnets USING gin (raw jsonb_path_ops);
+CREATE INDEX ec2_subnets_raw_idx ON ec2_subnets USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- ec2.describe-internet-gateways
 CREATE TABLE ec2_internet_gateways (
@@ -212,8 +208,7 @@ CREATE TABLE ec2_internet_gateways (
     raw jsonb NOT NULL
 );
 CREATE INDEX ec2_internet_gateways_key_idx ON ec2_internet_gateways (snapshot_id, internet_gateway_id);
-CREATE INDEX ec2_internet_gateways_run_idx ON ec2_internet_gateways (source_run);
-CREATE INDEX ec2_internet_gateways_raw_idx ON ec2_internet_gateways USING gin (raw jsonb_path_ops);
+CREATE INDEX ec2_internet_gateways_raw_idx ON ec2_internet_gateways USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- ec2.describe-nat-gateways
 CREATE TABLE ec2_nat_gateways (
@@ -232,8 +227,7 @@ CREATE TABLE ec2_nat_gateways (
     raw jsonb NOT NULL
 );
 CREATE INDEX ec2_nat_gateways_key_idx ON ec2_nat_gateways (snapshot_id, nat_gateway_id);
-CREATE INDEX ec2_nat_gateways_run_idx ON ec2_nat_gateways (source_run);
-CREATE INDEX ec2_nat_gateways_raw_idx ON ec2_nat_gateways USING gin (raw jsonb_path_ops);
+CREATE INDEX ec2_nat_gateways_raw_idx ON ec2_nat_gateways USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- ec2.describe-security-groups
 CREATE TABLE ec2_security_groups (
@@ -250,8 +244,7 @@ CREATE TABLE ec2_security_groups (
     raw jsonb NOT NULL
 );
 CREATE INDEX ec2_security_groups_key_idx ON ec2_security_groups (snapshot_id, group_id);
-CREATE INDEX ec2_security_groups_run_idx ON ec2_security_groups (source_run);
-CREATE INDEX ec2_security_groups_raw_idx ON ec2_security_groups USING gin (raw jsonb_path_ops);
+CREATE INDEX ec2_security_groups_raw_idx ON ec2_security_groups USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- ec2.describe-security-group-rules
 CREATE TABLE ec2_security_group_rules (
@@ -276,8 +269,7 @@ CREATE TABLE ec2_security_group_rules (
     raw jsonb NOT NULL
 );
 CREATE INDEX ec2_security_group_rules_key_idx ON ec2_security_group_rules (snapshot_id, security_group_rule_id);
-CREATE INDEX ec2_security_group_rules_run_idx ON ec2_security_group_rules (source_run);
-CREATE INDEX ec2_security_group_rules_raw_idx ON ec2_security_group_rules USING gin (raw jsonb_path_ops);
+CREATE INDEX ec2_security_group_rules_raw_idx ON ec2_security_group_rules USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- ec2.describe-network-acls
 CREATE TABLE ec2_network_acls (
@@ -293,8 +285,7 @@ CREATE TABLE ec2_network_acls (
     raw jsonb NOT NULL
 );
 CREATE INDEX ec2_network_acls_key_idx ON ec2_network_acls (snapshot_id, network_acl_id);
-CREATE INDEX ec2_network_acls_run_idx ON ec2_network_acls (source_run);
-CREATE INDEX ec2_network_acls_raw_idx ON ec2_network_acls USING gin (raw jsonb_path_ops);
+CREATE INDEX ec2_network_acls_raw_idx ON ec2_network_acls USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- ec2.describe-route-tables
 CREATE TABLE ec2_route_tables (
@@ -311,8 +302,7 @@ CREATE TABLE ec2_route_tables (
     raw jsonb NOT NULL
 );
 CREATE INDEX ec2_route_tables_key_idx ON ec2_route_tables (snapshot_id, route_table_id);
-CREATE INDEX ec2_route_tables_run_idx ON ec2_route_tables (source_run);
-CREATE INDEX ec2_route_tables_raw_idx ON ec2_route_tables USING gin (raw jsonb_path_ops);
+CREATE INDEX ec2_route_tables_raw_idx ON ec2_route_tables USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- ec2.describe-managed-prefix-lists
 CREATE TABLE ec2_managed_prefix_lists (
@@ -330,8 +320,7 @@ CREATE TABLE ec2_managed_prefix_lists (
     raw jsonb NOT NULL
 );
 CREATE INDEX ec2_managed_prefix_lists_key_idx ON ec2_managed_prefix_lists (snapshot_id, prefix_list_id);
-CREATE INDEX ec2_managed_prefix_lists_run_idx ON ec2_managed_prefix_lists (source_run);
-CREATE INDEX ec2_managed_prefix_lists_raw_idx ON ec2_managed_prefix_lists USING gin (raw jsonb_path_ops);
+CREATE INDEX ec2_managed_prefix_lists_raw_idx ON ec2_managed_prefix_lists USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- ec2.get-managed-prefix-list-entries
 CREATE TABLE ec2_prefix_list_entries (
@@ -345,8 +334,7 @@ CREATE TABLE ec2_prefix_list_entries (
     raw jsonb NOT NULL
 );
 CREATE INDEX ec2_prefix_list_entries_key_idx ON ec2_prefix_list_entries (snapshot_id, prefix_list_id, cidr);
-CREATE INDEX ec2_prefix_list_entries_run_idx ON ec2_prefix_list_entries (source_run);
-CREATE INDEX ec2_prefix_list_entries_raw_idx ON ec2_prefix_list_entries USING gin (raw jsonb_path_ops);
+CREATE INDEX ec2_prefix_list_entries_raw_idx ON ec2_prefix_list_entries USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- s3.list-buckets
 CREATE TABLE s3_buckets (
@@ -360,8 +348,7 @@ CREATE TABLE s3_buckets (
     raw jsonb NOT NULL
 );
 CREATE INDEX s3_buckets_key_idx ON s3_buckets (snapshot_id, bucket);
-CREATE INDEX s3_buckets_run_idx ON s3_buckets (source_run);
-CREATE INDEX s3_buckets_raw_idx ON s3_buckets USING gin (raw jsonb_path_ops);
+CREATE INDEX s3_buckets_raw_idx ON s3_buckets USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- s3.get-public-access-block
 CREATE TABLE s3_bucket_public_access_blocks (
@@ -377,8 +364,7 @@ CREATE TABLE s3_bucket_public_access_blocks (
     raw jsonb NOT NULL
 );
 CREATE INDEX s3_bucket_public_access_blocks_key_idx ON s3_bucket_public_access_blocks (snapshot_id, bucket);
-CREATE INDEX s3_bucket_public_access_blocks_run_idx ON s3_bucket_public_access_blocks (source_run);
-CREATE INDEX s3_bucket_public_access_blocks_raw_idx ON s3_bucket_public_access_blocks USING gin (raw jsonb_path_ops);
+CREATE INDEX s3_bucket_public_access_blocks_raw_idx ON s3_bucket_public_access_blocks USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- s3.get-bucket-policy-status
 CREATE TABLE s3_bucket_policy_status (
@@ -391,8 +377,7 @@ CREATE TABLE s3_bucket_policy_status (
     raw jsonb NOT NULL
 );
 CREATE INDEX s3_bucket_policy_status_key_idx ON s3_bucket_policy_status (snapshot_id, bucket);
-CREATE INDEX s3_bucket_policy_status_run_idx ON s3_bucket_policy_status (source_run);
-CREATE INDEX s3_bucket_policy_status_raw_idx ON s3_bucket_policy_status USING gin (raw jsonb_path_ops);
+CREATE INDEX s3_bucket_policy_status_raw_idx ON s3_bucket_policy_status USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- s3.get-bucket-acl
 CREATE TABLE s3_bucket_acls (
@@ -406,8 +391,7 @@ CREATE TABLE s3_bucket_acls (
     raw jsonb NOT NULL
 );
 CREATE INDEX s3_bucket_acls_key_idx ON s3_bucket_acls (snapshot_id, bucket);
-CREATE INDEX s3_bucket_acls_run_idx ON s3_bucket_acls (source_run);
-CREATE INDEX s3_bucket_acls_raw_idx ON s3_bucket_acls USING gin (raw jsonb_path_ops);
+CREATE INDEX s3_bucket_acls_raw_idx ON s3_bucket_acls USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- s3.get-bucket-encryption
 CREATE TABLE s3_bucket_encryption (
@@ -422,8 +406,7 @@ CREATE TABLE s3_bucket_encryption (
     raw jsonb NOT NULL
 );
 CREATE INDEX s3_bucket_encryption_key_idx ON s3_bucket_encryption (snapshot_id, bucket);
-CREATE INDEX s3_bucket_encryption_run_idx ON s3_bucket_encryption (source_run);
-CREATE INDEX s3_bucket_encryption_raw_idx ON s3_bucket_encryption USING gin (raw jsonb_path_ops);
+CREATE INDEX s3_bucket_encryption_raw_idx ON s3_bucket_encryption USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- s3.get-bucket-versioning
 CREATE TABLE s3_bucket_versioning (
@@ -437,8 +420,7 @@ CREATE TABLE s3_bucket_versioning (
     raw jsonb NOT NULL
 );
 CREATE INDEX s3_bucket_versioning_key_idx ON s3_bucket_versioning (snapshot_id, bucket);
-CREATE INDEX s3_bucket_versioning_run_idx ON s3_bucket_versioning (source_run);
-CREATE INDEX s3_bucket_versioning_raw_idx ON s3_bucket_versioning USING gin (raw jsonb_path_ops);
+CREATE INDEX s3_bucket_versioning_raw_idx ON s3_bucket_versioning USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- s3.get-bucket-logging
 CREATE TABLE s3_bucket_logging (
@@ -452,8 +434,7 @@ CREATE TABLE s3_bucket_logging (
     raw jsonb NOT NULL
 );
 CREATE INDEX s3_bucket_logging_key_idx ON s3_bucket_logging (snapshot_id, bucket);
-CREATE INDEX s3_bucket_logging_run_idx ON s3_bucket_logging (source_run);
-CREATE INDEX s3_bucket_logging_raw_idx ON s3_bucket_logging USING gin (raw jsonb_path_ops);
+CREATE INDEX s3_bucket_logging_raw_idx ON s3_bucket_logging USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- s3control.get-public-access-block
 CREATE TABLE s3_account_public_access_block (
@@ -468,8 +449,7 @@ CREATE TABLE s3_account_public_access_block (
     raw jsonb NOT NULL
 );
 CREATE INDEX s3_account_public_access_block_key_idx ON s3_account_public_access_block (snapshot_id, account_id);
-CREATE INDEX s3_account_public_access_block_run_idx ON s3_account_public_access_block (source_run);
-CREATE INDEX s3_account_public_access_block_raw_idx ON s3_account_public_access_block USING gin (raw jsonb_path_ops);
+CREATE INDEX s3_account_public_access_block_raw_idx ON s3_account_public_access_block USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- rds.describe-db-instances
 CREATE TABLE rds_db_instances (
@@ -498,8 +478,7 @@ CREATE TABLE rds_db_instances (
     raw jsonb NOT NULL
 );
 CREATE INDEX rds_db_instances_key_idx ON rds_db_instances (snapshot_id, db_instance_id);
-CREATE INDEX rds_db_instances_run_idx ON rds_db_instances (source_run);
-CREATE INDEX rds_db_instances_raw_idx ON rds_db_instances USING gin (raw jsonb_path_ops);
+CREATE INDEX rds_db_instances_raw_idx ON rds_db_instances USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- rds.describe-db-snapshots
 CREATE TABLE rds_db_snapshots (
@@ -517,8 +496,7 @@ CREATE TABLE rds_db_snapshots (
     raw jsonb NOT NULL
 );
 CREATE INDEX rds_db_snapshots_key_idx ON rds_db_snapshots (snapshot_id, db_snapshot_id);
-CREATE INDEX rds_db_snapshots_run_idx ON rds_db_snapshots (source_run);
-CREATE INDEX rds_db_snapshots_raw_idx ON rds_db_snapshots USING gin (raw jsonb_path_ops);
+CREATE INDEX rds_db_snapshots_raw_idx ON rds_db_snapshots USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- rds.describe-db-snapshot-attributes
 CREATE TABLE rds_db_snapshot_attributes (
@@ -531,8 +509,7 @@ CREATE TABLE rds_db_snapshot_attributes (
     raw jsonb NOT NULL
 );
 CREATE INDEX rds_db_snapshot_attributes_key_idx ON rds_db_snapshot_attributes (snapshot_id, db_snapshot_id);
-CREATE INDEX rds_db_snapshot_attributes_run_idx ON rds_db_snapshot_attributes (source_run);
-CREATE INDEX rds_db_snapshot_attributes_raw_idx ON rds_db_snapshot_attributes USING gin (raw jsonb_path_ops);
+CREATE INDEX rds_db_snapshot_attributes_raw_idx ON rds_db_snapshot_attributes USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- elbv2.describe-load-balancers
 CREATE TABLE elb_load_balancers (
@@ -552,8 +529,7 @@ CREATE TABLE elb_load_balancers (
     raw jsonb NOT NULL
 );
 CREATE INDEX elb_load_balancers_key_idx ON elb_load_balancers (snapshot_id, load_balancer_arn);
-CREATE INDEX elb_load_balancers_run_idx ON elb_load_balancers (source_run);
-CREATE INDEX elb_load_balancers_raw_idx ON elb_load_balancers USING gin (raw jsonb_path_ops);
+CREATE INDEX elb_load_balancers_raw_idx ON elb_load_balancers USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- elbv2.describe-listeners
 CREATE TABLE elb_listeners (
@@ -570,8 +546,7 @@ CREATE TABLE elb_listeners (
     raw jsonb NOT NULL
 );
 CREATE INDEX elb_listeners_key_idx ON elb_listeners (snapshot_id, listener_arn);
-CREATE INDEX elb_listeners_run_idx ON elb_listeners (source_run);
-CREATE INDEX elb_listeners_raw_idx ON elb_listeners USING gin (raw jsonb_path_ops);
+CREATE INDEX elb_listeners_raw_idx ON elb_listeners USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- cloudfront.list-distributions
 CREATE TABLE cloudfront_distributions (
@@ -591,8 +566,7 @@ CREATE TABLE cloudfront_distributions (
     raw jsonb NOT NULL
 );
 CREATE INDEX cloudfront_distributions_key_idx ON cloudfront_distributions (snapshot_id, distribution_id);
-CREATE INDEX cloudfront_distributions_run_idx ON cloudfront_distributions (source_run);
-CREATE INDEX cloudfront_distributions_raw_idx ON cloudfront_distributions USING gin (raw jsonb_path_ops);
+CREATE INDEX cloudfront_distributions_raw_idx ON cloudfront_distributions USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- route53.list-hosted-zones
 CREATE TABLE route53_hosted_zones (
@@ -607,8 +581,7 @@ CREATE TABLE route53_hosted_zones (
     raw jsonb NOT NULL
 );
 CREATE INDEX route53_hosted_zones_key_idx ON route53_hosted_zones (snapshot_id, zone_id);
-CREATE INDEX route53_hosted_zones_run_idx ON route53_hosted_zones (source_run);
-CREATE INDEX route53_hosted_zones_raw_idx ON route53_hosted_zones USING gin (raw jsonb_path_ops);
+CREATE INDEX route53_hosted_zones_raw_idx ON route53_hosted_zones USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- route53.list-resource-record-sets
 CREATE TABLE route53_record_sets (
@@ -626,8 +599,7 @@ CREATE TABLE route53_record_sets (
     raw jsonb NOT NULL
 );
 CREATE INDEX route53_record_sets_key_idx ON route53_record_sets (snapshot_id, zone_id, name, type, set_identifier);
-CREATE INDEX route53_record_sets_run_idx ON route53_record_sets (source_run);
-CREATE INDEX route53_record_sets_raw_idx ON route53_record_sets USING gin (raw jsonb_path_ops);
+CREATE INDEX route53_record_sets_raw_idx ON route53_record_sets USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- securityhub.get-findings
 CREATE TABLE securityhub_findings (
@@ -652,8 +624,7 @@ CREATE TABLE securityhub_findings (
     raw jsonb NOT NULL
 );
 CREATE INDEX securityhub_findings_key_idx ON securityhub_findings (snapshot_id, finding_id);
-CREATE INDEX securityhub_findings_run_idx ON securityhub_findings (source_run);
-CREATE INDEX securityhub_findings_raw_idx ON securityhub_findings USING gin (raw jsonb_path_ops);
+CREATE INDEX securityhub_findings_raw_idx ON securityhub_findings USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- guardduty.get-findings
 CREATE TABLE guardduty_findings (
@@ -674,8 +645,7 @@ CREATE TABLE guardduty_findings (
     raw jsonb NOT NULL
 );
 CREATE INDEX guardduty_findings_key_idx ON guardduty_findings (snapshot_id, finding_id);
-CREATE INDEX guardduty_findings_run_idx ON guardduty_findings (source_run);
-CREATE INDEX guardduty_findings_raw_idx ON guardduty_findings USING gin (raw jsonb_path_ops);
+CREATE INDEX guardduty_findings_raw_idx ON guardduty_findings USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- inspector2.list-findings
 CREATE TABLE inspector_findings (
@@ -699,8 +669,7 @@ CREATE TABLE inspector_findings (
     raw jsonb NOT NULL
 );
 CREATE INDEX inspector_findings_key_idx ON inspector_findings (snapshot_id, finding_arn);
-CREATE INDEX inspector_findings_run_idx ON inspector_findings (source_run);
-CREATE INDEX inspector_findings_raw_idx ON inspector_findings USING gin (raw jsonb_path_ops);
+CREATE INDEX inspector_findings_raw_idx ON inspector_findings USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- ecr.describe-repositories
 CREATE TABLE ecr_repositories (
@@ -718,8 +687,7 @@ CREATE TABLE ecr_repositories (
     raw jsonb NOT NULL
 );
 CREATE INDEX ecr_repositories_key_idx ON ecr_repositories (snapshot_id, repository_name);
-CREATE INDEX ecr_repositories_run_idx ON ecr_repositories (source_run);
-CREATE INDEX ecr_repositories_raw_idx ON ecr_repositories USING gin (raw jsonb_path_ops);
+CREATE INDEX ecr_repositories_raw_idx ON ecr_repositories USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- falcon.devices
 CREATE TABLE falcon_hosts (
@@ -744,8 +712,7 @@ CREATE TABLE falcon_hosts (
     raw jsonb NOT NULL
 );
 CREATE INDEX falcon_hosts_key_idx ON falcon_hosts (snapshot_id, device_id);
-CREATE INDEX falcon_hosts_run_idx ON falcon_hosts (source_run);
-CREATE INDEX falcon_hosts_raw_idx ON falcon_hosts USING gin (raw jsonb_path_ops);
+CREATE INDEX falcon_hosts_raw_idx ON falcon_hosts USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- falcon.alerts
 CREATE TABLE falcon_alerts (
@@ -768,8 +735,7 @@ CREATE TABLE falcon_alerts (
     raw jsonb NOT NULL
 );
 CREATE INDEX falcon_alerts_key_idx ON falcon_alerts (snapshot_id, composite_id);
-CREATE INDEX falcon_alerts_run_idx ON falcon_alerts (source_run);
-CREATE INDEX falcon_alerts_raw_idx ON falcon_alerts USING gin (raw jsonb_path_ops);
+CREATE INDEX falcon_alerts_raw_idx ON falcon_alerts USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- cloudflare.zones
 CREATE TABLE cloudflare_zones (
@@ -786,8 +752,7 @@ CREATE TABLE cloudflare_zones (
     raw jsonb NOT NULL
 );
 CREATE INDEX cloudflare_zones_key_idx ON cloudflare_zones (snapshot_id, zone_id);
-CREATE INDEX cloudflare_zones_run_idx ON cloudflare_zones (source_run);
-CREATE INDEX cloudflare_zones_raw_idx ON cloudflare_zones USING gin (raw jsonb_path_ops);
+CREATE INDEX cloudflare_zones_raw_idx ON cloudflare_zones USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 
 -- cloudflare.dns-records
 CREATE TABLE cloudflare_dns_records (
@@ -805,6 +770,5 @@ CREATE TABLE cloudflare_dns_records (
     raw jsonb NOT NULL
 );
 CREATE INDEX cloudflare_dns_records_key_idx ON cloudflare_dns_records (snapshot_id, record_id);
-CREATE INDEX cloudflare_dns_records_run_idx ON cloudflare_dns_records (source_run);
-CREATE INDEX cloudflare_dns_records_raw_idx ON cloudflare_dns_records USING gin (raw jsonb_path_ops);
+CREATE INDEX cloudflare_dns_records_raw_idx ON cloudflare_dns_records USING gin (raw jsonb_path_ops) WITH (gin_pending_list_limit = 65536);
 

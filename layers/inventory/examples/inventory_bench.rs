@@ -51,6 +51,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err(format!("loaded {} records, the estate holds {expected}", summary.records).into());
     }
 
+    let slowest = db
+        .pool
+        .get()
+        .await?
+        .query(
+            "SELECT concat_ws(' ', collector, account_id, region), record_count, \
+                    extract(epoch FROM completed_at - started_at)::float8 \
+             FROM snapshot_sources WHERE snapshot_id = $1 ORDER BY completed_at - started_at DESC LIMIT 3",
+            &[&summary.snapshot_id],
+        )
+        .await?;
     reset_peak_rss();
     let started = Instant::now();
     let reconciled = secops_inventory::reconcile::reconcile(&db.pool, Some(summary.snapshot_id)).await?;
@@ -73,7 +84,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{:<28} {:>14}", "load time", format!("{:.2} s", load.as_secs_f64()));
     println!("{:<28} {:>14}", "load rate", format!("{rate:.0} rec/s"));
     println!("{:<28} {:>14}", format!("load {peak_label}"), mib(load_rss));
+    for run in &slowest {
+        let (name, records, seconds): (String, i32, f64) = (run.get(0), run.get(1), run.get(2));
+        println!("{:<28} {:>14}", format!("  slow run: {name}"), format!("{records} in {seconds:.2} s"));
+    }
     println!("{:<28} {:>14}", "reconciliation time", format!("{:.2} s", reconcile_time.as_secs_f64()));
+    println!("{:<28} {:>14}", "  of which (ms)", reconciled["timings_ms"].to_string());
     println!("{:<28} {:>14}", format!("reconciliation {peak_label}"), mib(reconcile_rss));
     println!("{:<28} {:>14}", "EDR coverage", format!("{}%", reconciled["edr_coverage_pct"]));
     Ok(())

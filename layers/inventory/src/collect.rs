@@ -143,7 +143,11 @@ async fn run_one(pool: &Pool, snapshot_id: i64, job: Job) -> Result<()> {
     let mut loader = RunLoader::new(pool.clone(), snapshot_id, run_id, account_id.clone(), region.clone());
     let outcome = match job.fetch(&mut loader).await {
         Ok(()) => loader.finish().await,
-        Err(e) => Err(e),
+        Err(e) => {
+            // Whatever batch is still being copied must end before the run's rows are removed.
+            let _ = loader.settle().await;
+            Err(e)
+        }
     };
     match &outcome {
         Ok(()) => snapshot::finish_run(pool, run_id, tables, Ok((loader.records, &loader.shapes))).await,

@@ -29,6 +29,9 @@ pub struct RunLoader {
     account_id: Option<String>,
     region: Option<String>,
     buffers: HashMap<&'static str, (&'static Table, Vec<u8>)>,
+    /// The COPY in progress: the next batch is parsed and encoded while PostgreSQL ingests this
+    /// one, so a large source keeps both the loader and the server busy.
+    in_flight: Option<tokio::task::JoinHandle<Result<()>>>,
     pub records: i64,
     pub shapes: Shapes,
 }
@@ -42,18 +45,30 @@ impl RunLoader {
             account_id,
             region,
             buffers: HashMap::new(),
+            in_flight: None,
             records: 0,
             shapes: Shapes::new(),
         }
     }
 
-    /// Load whatever is still buffered.
+    /// Load whatever is still buffered and wait until every COPY has ended.
     pub async fn finish(&mut self) -> Result<()> {
         let names: Vec<&'static str> = self.buffers.keys().copied().collect();
         for name in names {
             self.flush(name).await?;
         }
-        Ok(())
+        self.settle().await
+    }
+
+    /// Wait for the COPY in progress, if any. A failed run calls this before its rows are
+    /// removed, so no batch can land after the removal.
+    pub async fn settle(&mut self) -> Result<()> {
+        match self.in_flight.take() {
+            None => Ok(()),
+            Some(copy) => {
+                copy.await.map_err(|e| InventoryError::transient(format!("a COPY task ended abnormally: {e}")))?
+            }
+        }
     }
 
     async fn flush(&mut self, name: &'static str) -> Result<()> {
@@ -61,8 +76,12 @@ impl RunLoader {
         if buffer.is_empty() {
             return Ok(());
         }
-        let data = Bytes::from(std::mem::take(buffer));
-        copy_in(&self.pool, table, data).await
+        let (table, data) = (*table, Bytes::from(std::mem::take(buffer)));
+        // One COPY at a time per run: wait for the previous batch before sending this one.
+        self.settle().await?;
+        let pool = self.pool.clone();
+        self.in_flight = Some(tokio::spawn(async move { copy_in(&pool, table, data).await }));
+        Ok(())
     }
 
     fn note_shape(&mut self, table: &'static Table, record: &Value) {

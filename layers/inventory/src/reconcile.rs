@@ -29,12 +29,16 @@ pub async fn reconcile(pool: &Pool, snapshot_id: Option<i64>) -> Result<Value> {
         )));
     }
     let run = |what: &'static str| move |e: tokio_postgres::Error| crate::error::database(what, e);
+    let clock = std::time::Instant::now();
     let edr: Value =
         tx.query_one("SELECT reconcile_edr($1)", &[&snapshot_id]).await.map_err(run("EDR reconciliation"))?.get(0);
+    let edr_ms = clock.elapsed().as_millis();
     let s3_failed: i32 =
         tx.query_one("SELECT reconcile_s3_posture($1)", &[&snapshot_id]).await.map_err(run("S3 posture"))?.get(0);
+    let s3_ms = clock.elapsed().as_millis() - edr_ms;
     let rds_failed: i32 =
         tx.query_one("SELECT reconcile_rds_posture($1)", &[&snapshot_id]).await.map_err(run("RDS posture"))?.get(0);
+    let rds_ms = clock.elapsed().as_millis() - edr_ms - s3_ms;
     let failed_runs: Vec<String> = tx
         .query(
             "SELECT concat_ws(' ', collector, account_id, region) FROM snapshot_sources WHERE snapshot_id = $1 AND status = 'failed' ORDER BY id",
@@ -58,6 +62,7 @@ pub async fn reconcile(pool: &Pool, snapshot_id: Option<i64>) -> Result<Value> {
         "rds_failed_checks": rds_failed,
         // A partial snapshot's results only cover what was collected; say what was not.
         "not_collected": failed_runs,
+        "timings_ms": {"edr": edr_ms as u64, "s3_posture": s3_ms as u64, "rds_posture": rds_ms as u64},
     });
     tx.execute(
         "INSERT INTO reconciliations (snapshot_id, summary) VALUES ($1, $2) \

@@ -70,6 +70,11 @@ pub async fn finish_run(
 ) -> Result<()> {
     let mut client = pool.get().await.map_err(crate::error::pool)?;
     let tx = client.transaction().await.map_err(|e| crate::error::database("close a collector run", e))?;
+    let snapshot_id: i64 = tx
+        .query_one("SELECT snapshot_id FROM snapshot_sources WHERE id = $1", &[&run_id])
+        .await
+        .map_err(|e| crate::error::database("close a collector run", e))?
+        .get(0);
     match outcome {
         Ok((records, shapes)) => {
             tx.execute(
@@ -78,11 +83,6 @@ pub async fn finish_run(
             )
             .await
             .map_err(|e| crate::error::database("close a collector run", e))?;
-            let snapshot_id: i64 = tx
-                .query_one("SELECT snapshot_id FROM snapshot_sources WHERE id = $1", &[&run_id])
-                .await
-                .map_err(|e| crate::error::database("close a collector run", e))?
-                .get(0);
             for (table, keys) in shapes {
                 for (key, types) in keys {
                     for (json_type, count) in types {
@@ -99,9 +99,12 @@ pub async fn finish_run(
         }
         Err(error) => {
             for table in tables {
-                tx.execute(&format!("DELETE FROM {} WHERE source_run = $1", table.name), &[&run_id])
-                    .await
-                    .map_err(|e| crate::error::database("discard a failed run", e))?;
+                tx.execute(
+                    &format!("DELETE FROM {} WHERE snapshot_id = $2 AND source_run = $1", table.name),
+                    &[&run_id, &snapshot_id],
+                )
+                .await
+                .map_err(|e| crate::error::database("discard a failed run", e))?;
             }
             tx.execute(
                 "UPDATE snapshot_sources SET status = 'failed', error_class = $2, error = $3, completed_at = now() WHERE id = $1",
