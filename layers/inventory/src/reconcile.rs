@@ -1,10 +1,16 @@
 //! The `reconcile` pass over one finished snapshot: EC2 ↔ Falcon matching, S3 and RDS posture.
 //! The rules live in SQL (migration V006, `reconcile_edr` and friends) next to the data they
-//! read; this module runs them in one transaction and records the result.
+//! read; this module runs them and records the result.
+//!
+//! EDR matching and posture read and write disjoint tables, so they run at the same time on two
+//! connections, each in its own transaction. Each replaces its own results for the snapshot, and
+//! the views only read a snapshot once its `reconciliations` row is written, after both ended:
+//! a pass that fails half-way is never visible and is simply run again.
 
 use crate::error::{InventoryError, Result};
 use deadpool_postgres::Pool;
 use serde_json::{json, Value};
+use std::time::Instant;
 
 /// Reconcile `snapshot_id` (default: the newest finished snapshot). Running it again replaces the
 /// earlier results of that snapshot.
@@ -15,9 +21,8 @@ pub async fn reconcile(pool: &Pool, snapshot_id: Option<i64>) -> Result<Value> {
             InventoryError::invalid_input("no finished inventory snapshot to reconcile; run collect first")
         })?,
     };
-    let mut client = pool.get().await.map_err(crate::error::pool)?;
-    let tx = client.transaction().await.map_err(|e| crate::error::database("reconcile", e))?;
-    let snapshot = tx
+    let client = pool.get().await.map_err(crate::error::pool)?;
+    let snapshot = client
         .query_opt("SELECT status, source FROM snapshots WHERE id = $1", &[&snapshot_id])
         .await
         .map_err(|e| crate::error::database("reconcile", e))?
@@ -28,24 +33,31 @@ pub async fn reconcile(pool: &Pool, snapshot_id: Option<i64>) -> Result<Value> {
             "snapshot {snapshot_id} is a {status} {source} snapshot; only a finished inventory snapshot (complete or partial) can be reconciled"
         )));
     }
-    let run = |what: &'static str| move |e: tokio_postgres::Error| crate::error::database(what, e);
-    let clock = std::time::Instant::now();
-    let edr: Value =
-        tx.query_one("SELECT reconcile_edr($1)", &[&snapshot_id]).await.map_err(run("EDR reconciliation"))?.get(0);
-    let edr_ms = clock.elapsed().as_millis();
-    let s3_failed: i32 =
-        tx.query_one("SELECT reconcile_s3_posture($1)", &[&snapshot_id]).await.map_err(run("S3 posture"))?.get(0);
-    let s3_ms = clock.elapsed().as_millis() - edr_ms;
-    let rds_failed: i32 =
-        tx.query_one("SELECT reconcile_rds_posture($1)", &[&snapshot_id]).await.map_err(run("RDS posture"))?.get(0);
-    let rds_ms = clock.elapsed().as_millis() - edr_ms - s3_ms;
-    let failed_runs: Vec<String> = tx
+
+    let edr = async {
+        let started = Instant::now();
+        let edr: Value = one(pool, "SELECT reconcile_edr($1)", snapshot_id, "EDR reconciliation").await?;
+        Ok::<_, InventoryError>((edr, started.elapsed().as_millis() as u64))
+    };
+    let posture = async {
+        let started = Instant::now();
+        let s3: i32 = one(pool, "SELECT reconcile_s3_posture($1)", snapshot_id, "S3 posture").await?;
+        let s3_ms = started.elapsed().as_millis() as u64;
+        let rds: i32 = one(pool, "SELECT reconcile_rds_posture($1)", snapshot_id, "RDS posture").await?;
+        Ok::<_, InventoryError>((s3, s3_ms, rds, started.elapsed().as_millis() as u64 - s3_ms))
+    };
+    // The two passes take a connection each; hold none meanwhile, so a pool of one still works.
+    drop(client);
+    let ((edr, edr_ms), (s3_failed, s3_ms, rds_failed, rds_ms)) = futures::try_join!(edr, posture)?;
+    let client = pool.get().await.map_err(crate::error::pool)?;
+
+    let failed_runs: Vec<String> = client
         .query(
             "SELECT concat_ws(' ', collector, account_id, region) FROM snapshot_sources WHERE snapshot_id = $1 AND status = 'failed' ORDER BY id",
             &[&snapshot_id],
         )
         .await
-        .map_err(run("reconcile"))?
+        .map_err(|e| crate::error::database("reconcile", e))?
         .into_iter()
         .map(|r| r.get(0))
         .collect();
@@ -62,15 +74,26 @@ pub async fn reconcile(pool: &Pool, snapshot_id: Option<i64>) -> Result<Value> {
         "rds_failed_checks": rds_failed,
         // A partial snapshot's results only cover what was collected; say what was not.
         "not_collected": failed_runs,
-        "timings_ms": {"edr": edr_ms as u64, "s3_posture": s3_ms as u64, "rds_posture": rds_ms as u64},
+        "timings_ms": {"edr": edr_ms, "s3_posture": s3_ms, "rds_posture": rds_ms},
     });
-    tx.execute(
-        "INSERT INTO reconciliations (snapshot_id, summary) VALUES ($1, $2) \
-         ON CONFLICT (snapshot_id) DO UPDATE SET summary = EXCLUDED.summary, reconciled_at = now()",
-        &[&snapshot_id, &summary],
-    )
-    .await
-    .map_err(run("record the reconciliation"))?;
-    tx.commit().await.map_err(run("reconcile"))?;
+    client
+        .execute(
+            "INSERT INTO reconciliations (snapshot_id, summary) VALUES ($1, $2) \
+             ON CONFLICT (snapshot_id) DO UPDATE SET summary = EXCLUDED.summary, reconciled_at = now()",
+            &[&snapshot_id, &summary],
+        )
+        .await
+        .map_err(|e| crate::error::database("record the reconciliation", e))?;
     Ok(summary)
+}
+
+/// Run one reconciliation function (its own transaction, on its own connection) and return its
+/// single value.
+async fn one<T>(pool: &Pool, sql: &str, snapshot_id: i64, what: &'static str) -> Result<T>
+where
+    T: for<'a> tokio_postgres::types::FromSql<'a>,
+{
+    let client = pool.get().await.map_err(crate::error::pool)?;
+    let row = client.query_one(sql, &[&snapshot_id]).await.map_err(|e| crate::error::database(what, e))?;
+    row.try_get(0).map_err(|e| crate::error::database(what, e))
 }
