@@ -123,23 +123,38 @@ fn register_user(root: &Path) -> Result<(), StoreError> {
 }
 
 /// Stop the cluster once no registered test process has been alive for three checks in a row
-/// (about 6 s). Bounded: gives up after 6 hours whatever happens.
+/// (about 6 s). The last check and the stop happen under the lock `start_shared_cluster` holds
+/// while it finds the cluster running and registers its process, so a test process that arrives
+/// just then either is seen (and the cluster stays) or finds it stopped and starts it again —
+/// never a cluster that stops under it. Bounded: gives up after 6 hours whatever happens.
 fn spawn_watchdog(cluster: &LocalCluster, root: &Path) {
     let users = users_dir(root);
+    let lock = root.with_extension("lock");
     let stop = cluster.stop_command_line();
     let script = format!(
-        r#"idle=0; n=0
-while [ $n -lt 10800 ]; do
-  sleep 2; n=$((n+1)); alive=0
+        r#"alive() {{
+  found=1
   for f in '{users}'/*; do
     [ -e "$f" ] || continue
-    if kill -0 "${{f##*/}}" 2>/dev/null; then alive=1; else rm -f "$f"; fi
+    if kill -0 "${{f##*/}}" 2>/dev/null; then found=0; else rm -f "$f"; fi
   done
-  if [ $alive = 1 ]; then idle=0; else idle=$((idle+1)); fi
-  [ $idle -ge 3 ] && break
+  return $found
+}}
+idle=0; n=0
+while [ $n -lt 10800 ]; do
+  sleep 2; n=$((n+1))
+  if alive; then idle=0; else idle=$((idle+1)); fi
+  if [ $idle -ge 3 ]; then
+    exec 9>'{lock}'
+    flock 9
+    if alive; then idle=0; flock -u 9; continue; fi
+    {stop} >/dev/null 2>&1
+    exit 0
+  fi
 done
 {stop} >/dev/null 2>&1"#,
-        users = users.display()
+        users = users.display(),
+        lock = lock.display()
     );
     let mut cmd = Command::new("sh");
     cmd.arg("-c").arg(script).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
