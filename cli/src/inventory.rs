@@ -7,7 +7,6 @@ use anyhow::{bail, Context, Result};
 use secops_core::Config;
 use secops_inventory::fixtures::EstateSpec;
 use secops_inventory::query::{self, DriftWindow, Rows};
-use secops_inventory::setup::Source;
 use serde_json::Value;
 
 use crate::database::with_migrated;
@@ -172,17 +171,9 @@ pub async fn collect(config: &Config, args: CollectArgs) -> Result<ExitCode> {
     if !args.aws && config.inventory.from_dir.is_none() {
         bail!("say where to collect from: --aws, or --from-dir DIR (or set SECOPS_COLLECT_FROM_DIR)");
     }
-    let aws = if secops_inventory::setup::needs_aws(&config) {
-        Some(secops_aws::load_sdk_config(&secops_aws::AwsSettings::from_config(&config)).await)
-    } else {
-        None
-    };
-    let source = secops_inventory::setup::source(&config, aws.as_ref()).await?;
+    let source = secops_inventory::setup::source(&config, None).await?;
     with_pool(&config, async |pool| {
-        let summary = match &source {
-            Source::Dir { dir, concurrency } => secops_inventory::collect_from_dir(pool, dir, *concurrency).await?,
-            Source::Live(plan) => secops_inventory::collect(pool, plan).await?,
-        };
+        let summary = source.collect(pool).await?;
         let reconciled = if args.reconcile && summary.status != "failed" {
             Some(secops_inventory::reconcile::reconcile(pool, Some(summary.snapshot_id)).await?)
         } else {

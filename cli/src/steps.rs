@@ -134,13 +134,6 @@ impl LocalSteps {
                     let (config, pool, aws) = (config.clone(), pool.clone(), aws.clone());
                     async move {
                         let source = if step == "collect" {
-                            let aws = match aws {
-                                Some(aws) => Some(aws),
-                                None if secops_inventory::setup::needs_aws(&config) => Some(
-                                    secops_aws::load_sdk_config(&secops_aws::AwsSettings::from_config(&config)).await,
-                                ),
-                                None => None,
-                            };
                             Some(secops_inventory::setup::source(&config, aws.as_ref()).await.map_err(failure)?)
                         } else {
                             None

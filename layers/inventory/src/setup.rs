@@ -28,12 +28,32 @@ pub fn needs_aws(config: &Config) -> bool {
         || i.cloudflare.as_ref().is_some_and(|c| ssm(&c.api_token))
 }
 
-/// The source the configuration describes (`aws` must be loaded when [`needs_aws`]).
-pub async fn source(config: &Config, aws: Option<&SdkConfig>) -> Result<Source> {
+impl Source {
+    /// Collect one snapshot from this source.
+    pub async fn collect(&self, pool: &deadpool_postgres::Pool) -> Result<crate::SnapshotSummary> {
+        match self {
+            Source::Dir { dir, concurrency } => crate::collect_from_dir(pool, dir, *concurrency).await,
+            Source::Live(plan) => crate::collect(pool, plan).await,
+        }
+    }
+}
+
+/// The source the configuration describes. A caller that already loaded the SDK passes it as
+/// `loaded`; otherwise it is loaded here, and only when [`needs_aws`].
+pub async fn source(config: &Config, loaded: Option<&SdkConfig>) -> Result<Source> {
     let i = &config.inventory;
     if let Some(dir) = &i.from_dir {
         return Ok(Source::Dir { dir: PathBuf::from(dir), concurrency: i.concurrency });
     }
+    let own;
+    let aws = match loaded {
+        Some(sdk) => Some(sdk),
+        None if needs_aws(config) => {
+            own = secops_aws::load_sdk_config(&secops_aws::AwsSettings::from_config(config)).await;
+            Some(&own)
+        }
+        None => None,
+    };
     let base = aws.ok_or_else(|| InventoryError::invalid_input("live collection needs an AWS configuration"))?;
     // Collectors page through large inventories: retry throttling with a capped backoff rather
     // than failing a whole run on one 503.

@@ -1,6 +1,5 @@
 //! The `collect` and `reconcile` steps of `inventory.asl.json`.
 
-use crate::collect::{collect, collect_from_dir};
 use crate::reconcile::reconcile;
 use crate::setup::Source;
 use deadpool_postgres::Pool;
@@ -59,13 +58,10 @@ impl InventoryStep {
     /// says what did not); a snapshot where every run failed is an error of the failures' class,
     /// so the state machine retries throttling and outages.
     async fn collect(&self) -> Result<Value, StepError> {
-        let summary = match self.source.as_deref() {
-            Some(Source::Dir { dir, concurrency }) => collect_from_dir(&self.pool, dir, *concurrency).await?,
-            Some(Source::Live(plan)) => collect(&self.pool, plan).await?,
-            None => {
-                return Err(StepError::invalid_input("this function reconciles; collect runs in the collect function"))
-            }
-        };
+        let source = self.source.as_deref().ok_or_else(|| {
+            StepError::invalid_input("this function reconciles; collect runs in the collect function")
+        })?;
+        let summary = source.collect(&self.pool).await?;
         if summary.status == "failed" {
             let class = summary
                 .failed_runs
