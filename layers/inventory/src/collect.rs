@@ -150,13 +150,13 @@ async fn run_one(pool: &Pool, snapshot_id: i64, job: Job) -> Result<()> {
         }
     };
     match &outcome {
-        Ok(()) => snapshot::finish_run(pool, run_id, tables, Ok((loader.records, &loader.shapes))).await,
+        Ok(()) => snapshot::finish_run(pool, snapshot_id, run_id, tables, Ok((loader.records, &loader.shapes))).await,
         Err(e) => {
             let place =
                 [Some(collector.to_owned()), account_id, region].into_iter().flatten().collect::<Vec<_>>().join(" ");
             let error = e.clone().context(place);
             tracing::warn!(snapshot_id, run_id, error = %error, "collector run failed; the snapshot will be partial");
-            snapshot::finish_run(pool, run_id, tables, Err(&error)).await
+            snapshot::finish_run(pool, snapshot_id, run_id, tables, Err(&error)).await
         }
     }
 }

@@ -64,17 +64,13 @@ pub async fn begin_run(
 /// (a run lands whole or not at all) and the error is kept.
 pub async fn finish_run(
     pool: &Pool,
+    snapshot_id: i64,
     run_id: i64,
     tables: &[&Table],
     outcome: std::result::Result<(i64, &Shapes), &InventoryError>,
 ) -> Result<()> {
     let mut client = pool.get().await.map_err(crate::error::pool)?;
     let tx = client.transaction().await.map_err(|e| crate::error::database("close a collector run", e))?;
-    let snapshot_id: i64 = tx
-        .query_one("SELECT snapshot_id FROM snapshot_sources WHERE id = $1", &[&run_id])
-        .await
-        .map_err(|e| crate::error::database("close a collector run", e))?
-        .get(0);
     match outcome {
         Ok((records, shapes)) => {
             tx.execute(
@@ -83,19 +79,27 @@ pub async fn finish_run(
             )
             .await
             .map_err(|e| crate::error::database("close a collector run", e))?;
-            for (table, keys) in shapes {
-                for (key, types) in keys {
-                    for (json_type, count) in types {
-                        tx.execute(
-                            "INSERT INTO record_shapes (snapshot_id, table_name, key, json_type, records) VALUES ($1, $2, $3, $4, $5) \
-                             ON CONFLICT (snapshot_id, table_name, key, json_type) DO UPDATE SET records = record_shapes.records + EXCLUDED.records",
-                            &[&snapshot_id, table, key, json_type, count],
-                        )
-                        .await
-                        .map_err(|e| crate::error::database("record shapes", e))?;
+            // Every (table, key, type) count of the run in one statement; runs of the same table in
+            // other accounts and regions add to the same rows.
+            let (mut names, mut keys, mut types, mut counts) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for (table, table_keys) in shapes {
+                for (key, key_types) in table_keys {
+                    for (json_type, count) in key_types {
+                        names.push(*table);
+                        keys.push(key.as_str());
+                        types.push(*json_type);
+                        counts.push(*count);
                     }
                 }
             }
+            tx.execute(
+                "INSERT INTO record_shapes (snapshot_id, table_name, key, json_type, records) \
+                 SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) \
+                 ON CONFLICT (snapshot_id, table_name, key, json_type) DO UPDATE SET records = record_shapes.records + EXCLUDED.records",
+                &[&snapshot_id, &names, &keys, &types, &counts],
+            )
+            .await
+            .map_err(|e| crate::error::database("record shapes", e))?;
         }
         Err(error) => {
             for table in tables {
@@ -147,12 +151,15 @@ pub async fn finish(pool: &Pool, snapshot_id: i64) -> Result<SnapshotSummary> {
         "complete"
     };
     let errors = (failed > 0).then(|| format!("{failed} of {runs} collector runs failed"));
-    tx.execute(
-        "UPDATE snapshots SET status = $2, completed_at = now(), record_count = $3, error = $4 WHERE id = $1",
-        &[&snapshot_id, &status, &(records.min(i32::MAX as i64) as i32), &errors],
-    )
-    .await
-    .map_err(|e| crate::error::database("close a snapshot", e))?;
+    let origin: String = tx
+        .query_one(
+            "UPDATE snapshots SET status = $2, completed_at = now(), record_count = $3, error = $4 WHERE id = $1 \
+             RETURNING coalesce(origin, '')",
+            &[&snapshot_id, &status, &(records.min(i32::MAX as i64) as i32), &errors],
+        )
+        .await
+        .map_err(|e| crate::error::database("close a snapshot", e))?
+        .get(0);
     let changes: i32 = tx
         .query_one("SELECT record_shape_changes($1)", &[&snapshot_id])
         .await
@@ -175,11 +182,6 @@ pub async fn finish(pool: &Pool, snapshot_id: i64) -> Result<SnapshotSummary> {
             error: r.get::<_, Option<String>>(4).unwrap_or_default(),
         })
         .collect();
-    let origin: String = tx
-        .query_one("SELECT coalesce(origin, '') FROM snapshots WHERE id = $1", &[&snapshot_id])
-        .await
-        .map_err(|e| crate::error::database("close a snapshot", e))?
-        .get(0);
     tx.commit().await.map_err(|e| crate::error::database("close a snapshot", e))?;
     Ok(SnapshotSummary {
         snapshot_id,
