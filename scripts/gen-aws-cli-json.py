@@ -31,6 +31,7 @@ SERVICES = {
         "DescribeInternetGateways", "DescribeNatGateways", "DescribeSecurityGroups",
         "DescribeSecurityGroupRules", "DescribeNetworkAcls", "DescribeRouteTables",
         "DescribeManagedPrefixLists", "GetManagedPrefixListEntries",
+        "DescribeVpcPeeringConnections", "DescribeAddresses",
     ]),
     "s3": ("s3", [
         "ListBuckets", "GetBucketLocation", "GetPublicAccessBlock", "GetBucketPolicyStatus", "GetBucketAcl",
@@ -38,7 +39,7 @@ SERVICES = {
     ]),
     "s3control": ("s3control", ["GetPublicAccessBlock"]),
     "rds": ("rds", ["DescribeDBInstances", "DescribeDBSnapshots", "DescribeDBSnapshotAttributes"]),
-    "elbv2": ("elasticloadbalancingv2", ["DescribeLoadBalancers", "DescribeListeners"]),
+    "elbv2": ("elasticloadbalancingv2", ["DescribeLoadBalancers", "DescribeListeners", "DescribeTargetGroups", "DescribeTargetHealth"]),
     "cloudfront": ("cloudfront", ["ListDistributions"]),
     "route53": ("route53", ["ListHostedZones", "ListResourceRecordSets"]),
     "securityhub": ("securityhub", ["GetFindings"]),

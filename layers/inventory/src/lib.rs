@@ -1,7 +1,8 @@
 //! `secops-inventory`: the data layer the rest of the product reads from. Read-only collectors
 //! (AWS across accounts and regions, CrowdStrike Falcon, Cloudflare, or a folder of recorded
 //! responses) load immutable PostgreSQL snapshots; reconciliation classifies every instance and
-//! Falcon host, checks S3 and RDS posture, and SQL views answer the canonical questions.
+//! Falcon host, checks S3 and RDS posture, flattens the VPC topology into reachability and attack
+//! paths, and SQL views answer the canonical questions.
 #![forbid(unsafe_code)]
 
 pub mod collect;
@@ -9,6 +10,7 @@ pub mod collector;
 pub mod error;
 pub mod fixtures;
 pub mod load;
+pub mod network;
 pub mod offline;
 pub mod query;
 pub mod reconcile;

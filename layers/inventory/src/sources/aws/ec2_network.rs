@@ -1,5 +1,6 @@
 //! The VPC topology of one region: VPCs, subnets, gateways, security groups and their rules,
-//! network ACLs, route tables and managed prefix lists (with their entries, fetched per list).
+//! network ACLs, route tables, managed prefix lists (with their entries, fetched per list), VPC
+//! peering connections and Elastic IP addresses.
 
 use crate::collector::{AwsCollector, AwsScope, AwsTarget, RecordSink};
 use crate::error::Result;
@@ -20,6 +21,8 @@ pub static COLLECTOR: AwsCollector = AwsCollector {
         &ROUTE_TABLES,
         &MANAGED_PREFIX_LISTS,
         &PREFIX_LIST_ENTRIES,
+        &VPC_PEERING_CONNECTIONS,
+        &ADDRESSES,
     ],
     actions: &[
         "ec2:DescribeVpcs",
@@ -32,6 +35,8 @@ pub static COLLECTOR: AwsCollector = AwsCollector {
         "ec2:DescribeRouteTables",
         "ec2:DescribeManagedPrefixLists",
         "ec2:GetManagedPrefixListEntries",
+        "ec2:DescribeVpcPeeringConnections",
+        "ec2:DescribeAddresses",
     ],
     fetch: |target, out| Box::pin(fetch(target, out)),
 };
@@ -62,6 +67,17 @@ async fn fetch(target: &AwsTarget, out: &mut dyn RecordSink) -> Result<()> {
     each_page!(ec2.describe_route_tables().into_paginator().send(), "ec2:DescribeRouteTables", |page| {
         emit(out, &ROUTE_TABLES, None, &page).await?;
     });
+    let peerings = ec2.describe_vpc_peering_connections().into_paginator().send();
+    each_page!(peerings, "ec2:DescribeVpcPeeringConnections", |page| {
+        emit(out, &VPC_PEERING_CONNECTIONS, None, &page).await?;
+    });
+    // One call: DescribeAddresses has no pagination.
+    let addresses = ec2
+        .describe_addresses()
+        .send()
+        .await
+        .map_err(|e| secops_aws::AwsError::from_sdk("ec2:DescribeAddresses", e))?;
+    emit(out, &ADDRESSES, None, &addresses).await?;
     let mut prefix_lists = Vec::new();
     each_page!(ec2.describe_managed_prefix_lists().into_paginator().send(), "ec2:DescribeManagedPrefixLists", |page| {
         prefix_lists.extend(page.prefix_lists().iter().filter_map(|l| l.prefix_list_id().map(str::to_owned)));
@@ -256,4 +272,46 @@ pub static PREFIX_LIST_ENTRIES: Table = Table {
     key: &["prefix_list_id", "cidr"],
     placement: Placement::Target,
     columns: &[parent("prefix_list_id"), ip("cidr", "/Cidr"), text("description", "/Description")],
+};
+
+/// Peering connections as either side sees them; reachability crosses one only while it is
+/// `active` and both sides route through it.
+pub static VPC_PEERING_CONNECTIONS: Table = Table {
+    name: "ec2_vpc_peering_connections",
+    file: "ec2.describe-vpc-peering-connections",
+    records: "/VpcPeeringConnections/*",
+    parent: None,
+    key: &["vpc_peering_connection_id"],
+    placement: Placement::Target,
+    columns: &[
+        text("vpc_peering_connection_id", "/VpcPeeringConnectionId"),
+        text("status", "/Status/Code"),
+        text("requester_vpc_id", "/RequesterVpcInfo/VpcId"),
+        text("requester_owner_id", "/RequesterVpcInfo/OwnerId"),
+        text("requester_region", "/RequesterVpcInfo/Region"),
+        text("accepter_vpc_id", "/AccepterVpcInfo/VpcId"),
+        text("accepter_owner_id", "/AccepterVpcInfo/OwnerId"),
+        text("accepter_region", "/AccepterVpcInfo/Region"),
+        tags("tags", "/Tags"),
+    ],
+};
+
+/// Elastic IP addresses, attached or not (an unattached one can still be named by DNS).
+pub static ADDRESSES: Table = Table {
+    name: "ec2_addresses",
+    file: "ec2.describe-addresses",
+    records: "/Addresses/*",
+    parent: None,
+    key: &["allocation_id"],
+    placement: Placement::Target,
+    columns: &[
+        text("allocation_id", "/AllocationId"),
+        ip("public_ip", "/PublicIp"),
+        ip("private_ip", "/PrivateIpAddress"),
+        text("network_interface_id", "/NetworkInterfaceId"),
+        text("instance_id", "/InstanceId"),
+        text("association_id", "/AssociationId"),
+        text("domain", "/Domain"),
+        tags("tags", "/Tags"),
+    ],
 };
