@@ -304,7 +304,7 @@ fn jsonb_text(value: &Value) -> String {
 
 /// COPY text escaping: backslash, tab, newline and carriage return; NUL bytes are dropped (text
 /// columns cannot hold them).
-fn escape_into(out: &mut Vec<u8>, text: &str) {
+pub(crate) fn escape_into(out: &mut Vec<u8>, text: &str) {
     for &b in text.as_bytes() {
         match b {
             b'\\' => out.extend_from_slice(b"\\\\"),

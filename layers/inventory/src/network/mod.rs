@@ -21,3 +21,80 @@
 //!
 //! Anything the rules name but the snapshot does not hold (a deleted group or prefix list, a
 //! route to a missing gateway) becomes a `network_findings` row and never reachability.
+
+pub mod flatten;
+pub mod rules;
+pub mod store;
+pub mod topology;
+
+use crate::error::{database, pool as pool_error, InventoryError, Result};
+use deadpool_postgres::Pool;
+use serde::Serialize;
+use std::time::Instant;
+
+/// What one flattening produced, with its timings.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FlattenSummary {
+    pub snapshot_id: i64,
+    pub nodes: usize,
+    pub endpoints: usize,
+    pub security_group_rules: usize,
+    pub reachability_rows: usize,
+    pub internet_exposed_nodes: usize,
+    pub findings: usize,
+    pub load_ms: u64,
+    pub compute_ms: u64,
+    pub store_ms: u64,
+}
+
+/// Flatten snapshot `snapshot_id` (a finished inventory snapshot) into `network_nodes`,
+/// `reachability` and `network_findings`, replacing an earlier flattening of it.
+pub async fn flatten_snapshot(pool: &Pool, snapshot_id: i64) -> Result<FlattenSummary> {
+    let started = Instant::now();
+    let topology = topology::load(pool, snapshot_id).await?;
+    let load_ms = started.elapsed().as_millis() as u64;
+
+    let started = Instant::now();
+    let rows = flatten::flatten(&topology);
+    let compute_ms = started.elapsed().as_millis() as u64;
+
+    let mut exposed: Vec<usize> =
+        rows.iter().filter(|r| r.source == flatten::INTERNET).map(|r| r.destination).collect();
+    exposed.sort_unstable();
+    exposed.dedup();
+    let mut summary = FlattenSummary {
+        snapshot_id,
+        nodes: topology.nodes.len() + 1,
+        endpoints: topology.endpoints.len(),
+        security_group_rules: topology.rules.len(),
+        reachability_rows: rows.len(),
+        internet_exposed_nodes: exposed.len(),
+        findings: topology.findings.len(),
+        load_ms,
+        compute_ms,
+        store_ms: 0,
+    };
+
+    let started = Instant::now();
+    let mut client = pool.get().await.map_err(pool_error)?;
+    let tx = client.transaction().await.map_err(|e| database("store the flattening", e))?;
+    let status: Option<String> = tx
+        .query_opt("SELECT status FROM snapshots WHERE id = $1 AND source = 'inventory'", &[&snapshot_id])
+        .await
+        .map_err(|e| database("store the flattening", e))?
+        .map(|r| r.get(0));
+    match status.as_deref() {
+        Some("complete" | "partial") => {}
+        Some(other) => {
+            return Err(InventoryError::invalid_input(format!(
+                "snapshot {snapshot_id} is {other}; only a finished snapshot can be flattened"
+            )))
+        }
+        None => return Err(InventoryError::invalid_input(format!("inventory snapshot {snapshot_id} does not exist"))),
+    }
+    let recorded = serde_json::to_value(&summary).unwrap_or_default();
+    store::store(&tx, snapshot_id, &topology, &rows, &topology.findings, &recorded).await?;
+    tx.commit().await.map_err(|e| database("store the flattening", e))?;
+    summary.store_ms = started.elapsed().as_millis() as u64;
+    Ok(summary)
+}

@@ -1,0 +1,505 @@
+//! Topology → reachability rows. For every destination, the sources its security groups admit
+//! are found through indexes (group members, addresses sorted per VPC), then each pair is checked
+//! the whole way: the source's egress, routing (local or an active peering both ways), and the
+//! NACLs of both subnets in both directions. Internet exposure and load balancers are checked the
+//! same way with the internet (or the load balancer) as the source.
+
+use crate::network::rules::{
+    default_route, longest_prefix_match, nacl_allows, nacl_is_protocol_blind, nacl_return_path, split_all, Peer, Ports,
+    Protocol, Traffic,
+};
+use crate::network::topology::{Endpoint, NodeKind, RulePeer, SgRule, Topology};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
+
+/// The `source` of internet exposure rows.
+pub const INTERNET: usize = usize::MAX;
+
+/// One reachability row before it is numbered and stored.
+#[derive(Debug, Clone)]
+pub struct Reach {
+    /// A node index, or [`INTERNET`].
+    pub source: usize,
+    pub destination: usize,
+    pub traffic: Traffic,
+    pub ipv6: bool,
+    pub mechanism: &'static str,
+    pub evidence: Value,
+}
+
+/// Indexes over the topology that the pair search needs.
+struct Index<'t> {
+    t: &'t Topology,
+    /// Endpoints that are members of each group.
+    members: HashMap<&'t str, Vec<usize>>,
+    /// Per VPC, network interface endpoints sorted by address, per family.
+    by_v4: HashMap<&'t str, Vec<(u128, usize)>>,
+    by_v6: HashMap<&'t str, Vec<(u128, usize)>>,
+    /// Per VPC, the VPCs it has an active peering with.
+    peers: HashMap<&'t str, Vec<&'t str>>,
+}
+
+fn numeric(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(u32::from(v4)),
+        IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
+impl<'t> Index<'t> {
+    fn new(t: &'t Topology) -> Index<'t> {
+        let mut index =
+            Index { t, members: HashMap::new(), by_v4: HashMap::new(), by_v6: HashMap::new(), peers: HashMap::new() };
+        for (e, endpoint) in t.endpoints.iter().enumerate() {
+            for g in &endpoint.groups {
+                index.members.entry(g.as_str()).or_default().push(e);
+            }
+            if t.nodes[endpoint.node].kind != NodeKind::Eni {
+                continue;
+            }
+            let vpc = t.vpc_of(endpoint);
+            if let Some(ip) = endpoint.private_v4 {
+                index.by_v4.entry(vpc).or_default().push((numeric(ip), e));
+            }
+            if let Some(ip) = endpoint.ipv6 {
+                index.by_v6.entry(vpc).or_default().push((numeric(ip), e));
+            }
+        }
+        for list in index.by_v4.values_mut().chain(index.by_v6.values_mut()) {
+            list.sort_unstable();
+        }
+        for (a, b) in t.peerings.values() {
+            index.peers.entry(a.as_str()).or_default().push(b.as_str());
+            index.peers.entry(b.as_str()).or_default().push(a.as_str());
+        }
+        index
+    }
+
+    fn peered(&self, a: &str, b: &str) -> bool {
+        a == b || self.peers.get(a).is_some_and(|p| p.contains(&b))
+    }
+
+    fn address(&self, endpoint: &Endpoint, ipv6: bool) -> Option<IpAddr> {
+        if ipv6 {
+            endpoint.ipv6
+        } else {
+            endpoint.private_v4
+        }
+    }
+
+    /// Interface endpoints a rule could admit as sources of traffic into `vpc`.
+    fn sources_named_by(&self, rule: &SgRule, vpc: &str, out: &mut HashSet<usize>) {
+        let t = self.t;
+        let mut by_cidr = |c: &ipnet::IpNet| {
+            let vpcs = std::iter::once(vpc).chain(self.peers.get(vpc).into_iter().flatten().copied());
+            for v in vpcs {
+                let list = match c {
+                    ipnet::IpNet::V4(_) => self.by_v4.get(v),
+                    ipnet::IpNet::V6(_) => self.by_v6.get(v),
+                };
+                let Some(list) = list else { continue };
+                let (low, high) = (numeric(c.network()), numeric(c.broadcast()));
+                let start = list.partition_point(|(ip, _)| *ip < low);
+                out.extend(list[start..].iter().take_while(|(ip, _)| *ip <= high).map(|(_, e)| *e));
+            }
+        };
+        match &rule.peer {
+            RulePeer::Cidr(c) => by_cidr(c),
+            RulePeer::PrefixList { cidrs, .. } => cidrs.iter().for_each(by_cidr),
+            RulePeer::Group(g) => out.extend(self.members.get(g.as_str()).into_iter().flatten().filter(|e| {
+                t.nodes[t.endpoints[**e].node].kind == NodeKind::Eni && self.peered(t.vpc_of(&t.endpoints[**e]), vpc)
+            })),
+        }
+    }
+
+    /// Whether `rule` names `peer` (by address of the family, or by group membership).
+    fn rule_names(&self, rule: &SgRule, peer: &Endpoint, ipv6: bool) -> bool {
+        match &rule.peer {
+            RulePeer::Group(g) => peer.groups.contains(g),
+            _ => self.address(peer, ipv6).is_some_and(|ip| rule.names_address(ip)),
+        }
+    }
+}
+
+fn rule_evidence(rule: &SgRule) -> Value {
+    json!({"group": rule.group_id, "rule": rule.id, "peer": rule.peer_text()})
+}
+
+/// The NACL checks between two subnets for `traffic`: request out of the source subnet and into
+/// the destination subnet, the reply out of the destination subnet and into the source subnet.
+/// Returns the allowed parts with evidence; the same subnet crosses no NACL.
+fn through_nacls(
+    t: &Topology,
+    s: &Endpoint,
+    d: &Endpoint,
+    s_peer: Peer,
+    d_peer: Peer,
+    traffic: Traffic,
+) -> Vec<(Traffic, Value)> {
+    if s.subnet == d.subnet {
+        return vec![(traffic, Value::Null)];
+    }
+    let (Some(s_nacl), Some(d_nacl)) = (t.subnets[s.subnet].nacl, t.subnets[d.subnet].nacl) else { return Vec::new() };
+    let (s_acl, d_acl) = (&t.nacls[s_nacl], &t.nacls[d_nacl]);
+    let pieces: Vec<Traffic> = if traffic.protocol == Protocol::All
+        && !(nacl_is_protocol_blind(&s_acl.entries, true, d_peer)
+            && nacl_is_protocol_blind(&d_acl.entries, false, s_peer)
+            && nacl_is_protocol_blind(&d_acl.entries, true, s_peer)
+            && nacl_is_protocol_blind(&s_acl.entries, false, d_peer))
+    {
+        let ipv6 = matches!(d_peer, Peer::Address(IpAddr::V6(_)));
+        split_all(ipv6).to_vec()
+    } else {
+        vec![traffic]
+    };
+    let mut allowed = Vec::new();
+    for piece in pieces {
+        for (out, out_rule) in nacl_allows(&s_acl.entries, true, d_peer, piece) {
+            for (inbound, in_rule) in nacl_allows(&d_acl.entries, false, s_peer, out) {
+                let Some((reply_ports, reply_out)) = nacl_return_path(&d_acl.entries, true, s_peer, inbound) else {
+                    continue;
+                };
+                let Some((_, reply_in)) = nacl_return_path(&s_acl.entries, false, d_peer, inbound) else { continue };
+                allowed.push((
+                    inbound,
+                    json!({
+                        "outbound": {"acl": s_acl.id, "rule": out_rule},
+                        "inbound": {"acl": d_acl.id, "rule": in_rule},
+                        "reply_outbound": {"acl": d_acl.id, "rules": reply_out, "ports": format!("{}-{}", reply_ports.from, reply_ports.to)},
+                        "reply_inbound": {"acl": s_acl.id, "rules": reply_in},
+                    }),
+                ));
+            }
+        }
+    }
+    allowed
+}
+
+/// The route between two endpoints' VPCs: local within one VPC, else an active peering that the
+/// source's route table uses for the destination and the destination's uses back.
+fn route_between(
+    t: &Topology,
+    index: &Index,
+    s: &Endpoint,
+    d: &Endpoint,
+    s_ip: IpAddr,
+    d_ip: IpAddr,
+) -> Option<(&'static str, Value)> {
+    let (s_vpc, d_vpc) = (t.vpc_of(s), t.vpc_of(d));
+    if s_vpc == d_vpc {
+        return Some(("vpc", json!("local")));
+    }
+    if !index.peered(s_vpc, d_vpc) {
+        return None;
+    }
+    let s_table = &t.route_tables[t.subnets[s.subnet].route_table?];
+    let d_table = &t.route_tables[t.subnets[d.subnet].route_table?];
+    let there = longest_prefix_match(&s_table.routes, d_ip)?;
+    let back = longest_prefix_match(&d_table.routes, s_ip)?;
+    let peering = t.peerings.get(&there.target)?;
+    let connects = (peering.0 == s_vpc && peering.1 == d_vpc) || (peering.0 == d_vpc && peering.1 == s_vpc);
+    (connects && back.target == there.target).then(|| {
+        (
+            "peering",
+            json!({
+                "peering": there.target,
+                "out": {"table": s_table.id, "destination": there.destination.to_string()},
+                "back": {"table": d_table.id, "destination": back.destination.to_string()},
+            }),
+        )
+    })
+}
+
+/// Everything `s` may send `d` (over one address family), each allowed part with its evidence.
+/// `only` restricts to what a listener or target port accepts; `lb_source` skips the source's
+/// egress check for a load balancer without security groups.
+fn pair(
+    t: &Topology,
+    index: &Index,
+    s: &Endpoint,
+    d: &Endpoint,
+    ipv6: bool,
+    only: Option<Traffic>,
+    source_has_groups: bool,
+) -> Vec<(Traffic, &'static str, Value)> {
+    let (Some(s_ip), Some(d_ip)) = (index.address(s, ipv6), index.address(d, ipv6)) else { return Vec::new() };
+    let ingress: Vec<&SgRule> = d
+        .groups
+        .iter()
+        .flat_map(|g| t.ingress_of.get(g).into_iter().flatten())
+        .map(|r| &t.rules[*r])
+        .filter(|r| index.rule_names(r, s, ipv6))
+        .collect();
+    if ingress.is_empty() {
+        return Vec::new();
+    }
+    let egress: Vec<Option<&SgRule>> = if source_has_groups {
+        s.groups
+            .iter()
+            .flat_map(|g| t.egress_of.get(g).into_iter().flatten())
+            .map(|r| Some(&t.rules[*r]))
+            .filter(|r| r.is_some_and(|r| index.rule_names(r, d, ipv6)))
+            .collect()
+    } else {
+        vec![None]
+    };
+    let mut candidates: Vec<(Traffic, &SgRule, Option<&SgRule>)> = Vec::new();
+    for i in &ingress {
+        let allowed_in = Traffic::new(i.protocol, i.ports);
+        for e in &egress {
+            let allowed = match e {
+                Some(e) => allowed_in.intersect(Traffic::new(e.protocol, e.ports)),
+                None => Some(allowed_in),
+            };
+            let allowed = match (allowed, only) {
+                (Some(a), Some(o)) => a.intersect(o),
+                (a, None) => a,
+                (None, _) => None,
+            };
+            if let Some(a) = allowed {
+                if !candidates.iter().any(|(c, _, _)| *c == a) {
+                    candidates.push((a, i, *e));
+                }
+            }
+        }
+    }
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let Some((mechanism, route)) = route_between(t, index, s, d, s_ip, d_ip) else { return Vec::new() };
+    let mut out = Vec::new();
+    for (traffic, i, e) in candidates {
+        for (allowed, nacl) in through_nacls(t, s, d, Peer::Address(s_ip), Peer::Address(d_ip), traffic) {
+            out.push((
+                allowed,
+                mechanism,
+                json!({"ingress": rule_evidence(i), "egress": e.map(rule_evidence), "route": route, "nacl": nacl}),
+            ));
+        }
+    }
+    out
+}
+
+/// What the internet may send `d` over one family: a public address, the subnet's default
+/// route to an internet gateway, ingress from the whole internet, NACL in and the reply out.
+fn exposure(
+    t: &Topology,
+    d: &Endpoint,
+    ipv6: bool,
+    only: Option<Traffic>,
+    has_groups: bool,
+    addressable: bool,
+) -> Vec<(Traffic, Value)> {
+    let address = if ipv6 { d.ipv6 } else { d.public_v4 };
+    if !addressable && address.is_none() {
+        return Vec::new();
+    }
+    let subnet = &t.subnets[d.subnet];
+    let Some(table) = subnet.route_table.map(|r| &t.route_tables[r]) else { return Vec::new() };
+    let Some(route) = default_route(&table.routes, ipv6).filter(|r| r.target.starts_with("igw-")) else {
+        return Vec::new();
+    };
+    let Some(nacl) = subnet.nacl.map(|n| &t.nacls[n]) else { return Vec::new() };
+    let internet = Peer::Internet { ipv6 };
+    let ingress: Vec<(Traffic, Value)> = if has_groups {
+        d.groups
+            .iter()
+            .flat_map(|g| t.ingress_of.get(g).into_iter().flatten())
+            .map(|r| &t.rules[*r])
+            .filter(|r| r.names_internet(ipv6))
+            .filter_map(|r| {
+                let allowed = Traffic::new(r.protocol, r.ports);
+                let allowed = match only {
+                    Some(o) => allowed.intersect(o)?,
+                    None => allowed,
+                };
+                Some((allowed, rule_evidence(r)))
+            })
+            .collect()
+    } else {
+        only.map(|o| (o, Value::Null)).into_iter().collect()
+    };
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for (traffic, rule) in ingress {
+        let pieces = if traffic.protocol == Protocol::All && !nacl_is_protocol_blind(&nacl.entries, false, internet) {
+            split_all(ipv6).to_vec()
+        } else {
+            vec![traffic]
+        };
+        for piece in pieces {
+            for (allowed, in_rule) in nacl_allows(&nacl.entries, false, internet, piece) {
+                let Some((ports, reply)) = nacl_return_path(&nacl.entries, true, internet, allowed) else { continue };
+                if !seen.insert(allowed) {
+                    continue;
+                }
+                out.push((
+                    allowed,
+                    json!({
+                        "address": address.map(|a| a.to_string()),
+                        "ingress": rule,
+                        "route": {"table": table.id, "destination": route.destination.to_string(), "target": route.target},
+                        "nacl": {"inbound": {"acl": nacl.id, "rule": in_rule}, "reply_outbound": {"acl": nacl.id, "rules": reply, "ports": format!("{}-{}", ports.from, ports.to)}},
+                    }),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Every reachability row of the topology.
+pub fn flatten(t: &Topology) -> Vec<Reach> {
+    let index = Index::new(t);
+    let mut rows = Vec::new();
+
+    // Listener traffic a load balancer node accepts, by node.
+    let mut listening: HashMap<usize, Vec<Traffic>> = HashMap::new();
+    for lb in &t.load_balancers {
+        listening.insert(
+            lb.node,
+            lb.listeners.iter().map(|l| Traffic::new(l.protocol, Ports { from: l.port, to: l.port })).collect(),
+        );
+    }
+
+    // Destinations grouped by node (a load balancer has one endpoint per subnet).
+    let mut by_node: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (e, endpoint) in t.endpoints.iter().enumerate() {
+        by_node.entry(endpoint.node).or_default().push(e);
+    }
+    for (&node, endpoints) in &by_node {
+        let accepts: Vec<Option<Traffic>> = match listening.get(&node) {
+            Some(list) => list.iter().copied().map(Some).collect(),
+            None => vec![None],
+        };
+        let mut seen: HashSet<(usize, Traffic, bool)> = HashSet::new();
+        for &e in endpoints {
+            let d = &t.endpoints[e];
+            let mut sources = HashSet::new();
+            for g in &d.groups {
+                for r in t.ingress_of.get(g).into_iter().flatten() {
+                    index.sources_named_by(&t.rules[*r], t.vpc_of(d), &mut sources);
+                }
+            }
+            let mut sources: Vec<usize> = sources.into_iter().collect();
+            sources.sort_unstable();
+            for s_index in sources {
+                let s = &t.endpoints[s_index];
+                // Managed interfaces that never start connections are no sources.
+                if s.node == node || matches!(t.nodes[s.node].resource_type, "rds_db_instance" | "nat_gateway") {
+                    continue;
+                }
+                for ipv6 in [false, true] {
+                    for only in &accepts {
+                        for (traffic, mechanism, evidence) in pair(t, &index, s, d, ipv6, *only, true) {
+                            if seen.insert((s.node, traffic, ipv6)) {
+                                rows.push(Reach {
+                                    source: s.node,
+                                    destination: node,
+                                    traffic,
+                                    ipv6,
+                                    mechanism,
+                                    evidence,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            // Interfaces with their own public address; load balancers are handled below.
+            if t.nodes[node].kind == NodeKind::Eni {
+                for ipv6 in [false, true] {
+                    for (traffic, evidence) in exposure(t, d, ipv6, None, true, false) {
+                        rows.push(Reach {
+                            source: INTERNET,
+                            destination: node,
+                            traffic,
+                            ipv6,
+                            mechanism: "internet",
+                            evidence,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    for lb in &t.load_balancers {
+        load_balancer_rows(t, &index, lb, &mut rows);
+    }
+    // Two listeners or target groups can lead to the same row; keep its first evidence.
+    let mut distinct = HashSet::new();
+    rows.retain(|r| distinct.insert((r.source, r.destination, r.traffic, r.ipv6, r.mechanism)));
+    rows
+}
+
+/// An internet-facing load balancer's own exposure (per listener, through any of its subnets),
+/// what it forwards to each target, and the exposure of those targets through it.
+fn load_balancer_rows(t: &Topology, index: &Index, lb: &crate::network::topology::LoadBalancer, rows: &mut Vec<Reach>) {
+    let arn = &t.nodes[lb.node].id;
+    for listener in &lb.listeners {
+        let front = Traffic::new(listener.protocol, Ports { from: listener.port, to: listener.port });
+        let exposed = if lb.internet_facing {
+            lb.endpoints.iter().find_map(|e| {
+                let found = exposure(t, &t.endpoints[*e], false, Some(front), lb.has_groups, true);
+                found
+                    .into_iter()
+                    .next()
+                    .map(|(traffic, evidence)| (traffic, evidence, t.subnets[t.endpoints[*e].subnet].id.clone()))
+            })
+        } else {
+            None
+        };
+        if let Some((traffic, evidence, subnet)) = &exposed {
+            rows.push(Reach {
+                source: INTERNET,
+                destination: lb.node,
+                traffic: *traffic,
+                ipv6: false,
+                mechanism: "internet",
+                evidence: json!({"listener_port": listener.port, "subnet": subnet, "exposure": evidence}),
+            });
+        }
+        for group in &listener.target_groups {
+            for target in t.target_groups.get(group).into_iter().flatten() {
+                let d = &t.endpoints[target.endpoint];
+                let to_target = Traffic::new(
+                    if listener.protocol == Protocol::All { Protocol::All } else { listener.protocol },
+                    Ports { from: target.port, to: target.port },
+                );
+                let forward = lb.endpoints.iter().find_map(|e| {
+                    pair(t, index, &t.endpoints[*e], d, false, Some(to_target), lb.has_groups).into_iter().next()
+                });
+                let Some((traffic, _, forward_evidence)) = forward else { continue };
+                let via = json!({"load_balancer": arn, "listener_port": listener.port, "target_group": group, "target_port": target.port});
+                rows.push(Reach {
+                    source: lb.node,
+                    destination: d.node,
+                    traffic,
+                    ipv6: false,
+                    mechanism: "load_balancer",
+                    evidence: json!({"via": via, "forward": forward_evidence}),
+                });
+                // A network load balancer without security groups keeps the client's address, so
+                // the target itself must admit the internet.
+                let target_admits_client = lb.has_groups
+                    || d.groups.iter().flat_map(|g| t.ingress_of.get(g).into_iter().flatten()).any(|r| {
+                        let rule = &t.rules[*r];
+                        rule.names_internet(false)
+                            && Traffic::new(rule.protocol, rule.ports).intersect(to_target).is_some()
+                    });
+                if let (Some((front_traffic, exposure_evidence, _)), true) = (&exposed, target_admits_client) {
+                    rows.push(Reach {
+                        source: INTERNET,
+                        destination: d.node,
+                        traffic: *front_traffic,
+                        ipv6: false,
+                        mechanism: "load_balancer",
+                        evidence: json!({"via": via, "exposure": exposure_evidence, "forward": forward_evidence}),
+                    });
+                }
+            }
+        }
+    }
+}
