@@ -170,3 +170,24 @@ CREATE TABLE attack_paths (
     PRIMARY KEY (snapshot_id, mode, start_id, target_id),
     CHECK (cardinality(nodes) = hops + 1 AND cardinality(reachability_ids) = hops)
 );
+
+-- Internet-reachable resources of the current snapshot: the port, how (its own public address,
+-- or a load balancer in front of it) and the evidence.
+CREATE VIEW exposure AS
+SELECT n.account_id, n.region, n.vpc_id, n.resource_type, coalesce(n.resource_id, n.node_id) AS resource, n.name,
+       r.destination_id AS node_id, r.protocol, r.from_port, r.to_port, r.address_family, r.mechanism,
+       coalesce(r.evidence->>'address', r.evidence->'exposure'->>'address') AS address,
+       r.evidence->'via'->>'load_balancer' AS via_load_balancer,
+       coalesce(r.evidence->'ingress'->>'rule', r.evidence->'exposure'->'ingress'->>'rule') AS ingress_rule,
+       r.evidence
+FROM reachability r
+JOIN network_nodes n ON n.snapshot_id = r.snapshot_id AND n.node_id = r.destination_id
+WHERE r.snapshot_id = current_inventory_snapshot() AND r.source_id = 'internet'
+ORDER BY n.account_id, n.region, resource, r.protocol, r.from_port, r.address_family, r.mechanism;
+
+-- What the current snapshot's flattening could not resolve.
+CREATE VIEW dangling_references AS
+SELECT account_id, region, kind, resource_id, reference, detail
+FROM network_findings
+WHERE snapshot_id = current_inventory_snapshot()
+ORDER BY account_id, region, kind, resource_id;

@@ -133,6 +133,7 @@ async fn inventory(config: &Config, database: &Database) -> Result<()> {
         edr["falcon_live"],
         edr["falcon_stale"]
     );
+    crate::inventory::print_network(&r);
     let exposure = secops_inventory::query::view(&pool, "s3_exposure", None).await?;
     let public = exposure.objects().iter().filter(|b| b["public"] == true).count();
     let rds = secops_inventory::query::view(&pool, "rds_posture", None).await?;

@@ -213,6 +213,16 @@ pub async fn collect(config: &Config, args: CollectArgs) -> Result<ExitCode> {
     .await
 }
 
+/// The network flattening's line of a reconciliation summary.
+pub(crate) fn print_network(r: &Value) {
+    let network = &r["network"];
+    println!(
+        "  network: {} reachability rows between {} nodes, {} exposed to the internet, {} dangling references \
+         (secops query exposure / dangling_references)",
+        network["reachability_rows"], network["nodes"], network["internet_exposed_nodes"], network["findings"],
+    );
+}
+
 fn print_reconciliation(r: &Value) {
     let edr = &r["edr"];
     println!(
@@ -230,6 +240,7 @@ fn print_reconciliation(r: &Value) {
         r["s3_failed_checks"],
         r["rds_failed_checks"],
     );
+    print_network(r);
     if let Some(missing) = r["not_collected"].as_array().filter(|m| !m.is_empty()) {
         println!(
             "  not collected (results exclude them): {}",

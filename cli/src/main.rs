@@ -80,7 +80,7 @@ enum Command {
     /// (--from-dir). Exits 0 when complete, 3 when partial (some collector runs failed), 1 when
     /// nothing landed.
     Collect(inventory::CollectArgs),
-    /// Reconcile a snapshot (default: the newest): EDR coverage, S3 and RDS posture.
+    /// Reconcile a snapshot (default: the newest): EDR coverage, S3 and RDS posture, network reachability.
     Reconcile {
         #[arg(long)]
         snapshot: Option<i64>,

@@ -23,6 +23,11 @@ pub const VIEWS: &[(&str, &str)] = &[
     ),
     ("open_ingress_production", "internet-open ingress rules on security groups of live production instances"),
     ("active_threats", "open GuardDuty findings and Falcon alerts on live hosts"),
+    (
+        "exposure",
+        "internet-reachable resources with protocol, ports, how (public address or load balancer) and evidence",
+    ),
+    ("dangling_references", "rules and routes naming groups, prefix lists or gateways the snapshot does not hold"),
     ("snapshots", "inventory snapshots with their status and failed collector runs"),
     ("shape_changes", "vendor record shapes that changed between snapshots"),
 ];
@@ -43,7 +48,9 @@ impl Rows {
 
 /// The SQL a view name stands for (`sensor_versions` with a tag is the by-tag function).
 fn view_sql(name: &str, tag: Option<&str>) -> Result<String> {
-    match (name, tag) {
+    // `dns-bridge` on the command line is the `dns_bridge` view.
+    let name = name.replace('-', "_");
+    match (name.as_str(), tag) {
         ("sensor_versions", Some(_)) | ("sensor_versions_by_tag", Some(_)) => Ok("SELECT * FROM sensor_versions_by_tag($1)".into()),
         ("sensor_versions", None) | ("sensor_versions_by_tag", None) => {
             Err(InventoryError::invalid_input("sensor_versions needs --tag <tag key> (or use sensor_versions_by_role)"))

@@ -1,9 +1,9 @@
-//! The `reconcile` pass over one finished snapshot: EC2 ↔ Falcon matching, S3 and RDS posture.
-//! The rules live in SQL (migration V006, `reconcile_edr` and friends) next to the data they
-//! read; this module runs them and records the result.
+//! The `reconcile` pass over one finished snapshot: EC2 ↔ Falcon matching, S3 and RDS posture
+//! (rules in SQL, migration V006, next to the data they read), and the network flattening
+//! (`crate::network`); this module runs them and records the result.
 //!
-//! EDR matching and posture read and write disjoint tables, so they run at the same time on two
-//! connections, each in its own transaction. Each replaces its own results for the snapshot, and
+//! EDR matching, posture and the flattening read and write disjoint tables, so they run at the
+//! same time on their own connections, each in its own transaction. Each replaces its own results for the snapshot, and
 //! the views only read a snapshot once its `reconciliations` row is written, after both ended:
 //! a pass that fails half-way is never visible and is simply run again.
 
@@ -46,9 +46,10 @@ pub async fn reconcile(pool: &Pool, snapshot_id: Option<i64>) -> Result<Value> {
         let rds: i32 = one(pool, "SELECT reconcile_rds_posture($1)", snapshot_id, "RDS posture").await?;
         Ok::<_, InventoryError>((s3, s3_ms, rds, started.elapsed().as_millis() as u64 - s3_ms))
     };
-    // The two passes take a connection each; hold none meanwhile, so a pool of one still works.
+    let network = crate::network::flatten_snapshot(pool, snapshot_id);
+    // The passes take a connection each; hold none meanwhile, so a pool of one still works.
     drop(client);
-    let ((edr, edr_ms), (s3_failed, s3_ms, rds_failed, rds_ms)) = futures::try_join!(edr, posture)?;
+    let ((edr, edr_ms), (s3_failed, s3_ms, rds_failed, rds_ms), network) = futures::try_join!(edr, posture, network)?;
     let client = pool.get().await.map_err(crate::error::pool)?;
 
     let failed_runs: Vec<String> = client
@@ -74,7 +75,8 @@ pub async fn reconcile(pool: &Pool, snapshot_id: Option<i64>) -> Result<Value> {
         "rds_failed_checks": rds_failed,
         // A partial snapshot's results only cover what was collected; say what was not.
         "not_collected": failed_runs,
-        "timings_ms": {"edr": edr_ms, "s3_posture": s3_ms, "rds_posture": rds_ms},
+        "timings_ms": {"edr": edr_ms, "s3_posture": s3_ms, "rds_posture": rds_ms, "network": network.load_ms + network.compute_ms + network.store_ms},
+        "network": network,
     });
     client
         .execute(
