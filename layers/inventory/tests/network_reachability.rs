@@ -40,7 +40,7 @@ async fn security_group_references_admit_the_members_of_the_named_group() {
     for g in ["sg-web", "sg-app", "sg-other"] {
         group(&mut net, g);
     }
-    net.ingress("sg-app", "tcp", 8080, 8080, Peer::Group("sg-web"));
+    let rule = net.ingress("sg-app", "tcp", 8080, 8080, Peer::Group("sg-web"));
     net.instance("web", VPC, "subnet-public", "10.0.1.10", None, None, &["sg-web"])
         .instance("app", VPC, "subnet-private", "10.0.2.10", None, None, &["sg-app"])
         .instance("other", VPC, "subnet-private", "10.0.2.11", None, None, &["sg-other"]);
@@ -50,10 +50,12 @@ async fn security_group_references_admit_the_members_of_the_named_group() {
         vec![row("eni-web", "eni-app", "tcp", Some((8080, 8080)), "ipv4", "vpc")]
     );
     let proof = evidence(&db.pool, snapshot, "eni-web", "eni-app").await;
-    assert_eq!(proof["ingress"]["group"], "sg-app");
-    assert_eq!(proof["ingress"]["peer"], "sg-web");
-    assert_eq!(proof["nacl"]["inbound"], serde_json::json!({"acl": "acl-default", "rule": 100}));
-    assert_eq!(proof["nacl"]["reply_outbound"]["ports"], "49152-65535");
+    assert_eq!(proof["ingress"], rule.as_str());
+    assert_eq!(proof["route"], "local");
+    assert_eq!(
+        proof["nacl"],
+        serde_json::json!({"out": ["acl-default", 100], "in": ["acl-default", 100], "reply": "49152-65535"})
+    );
     assert_eq!((summary.nodes, summary.reachability_rows, summary.findings), (4, 1, 0));
 }
 
@@ -66,7 +68,7 @@ async fn prefix_list_rules_admit_their_entries_only() {
     for g in ["sg-db", "sg-a", "sg-b"] {
         group(&mut net, g);
     }
-    net.ingress("sg-db", "tcp", 5432, 5432, Peer::PrefixList("pl-corp"));
+    let rule = net.ingress("sg-db", "tcp", 5432, 5432, Peer::PrefixList("pl-corp"));
     net.instance("a", VPC, "subnet-public", "10.0.1.10", None, None, &["sg-a"])
         .instance("b", VPC, "subnet-public", "10.0.1.200", None, None, &["sg-b"])
         .instance("db", VPC, "subnet-data", "10.0.3.10", None, None, &["sg-db"]);
@@ -75,7 +77,7 @@ async fn prefix_list_rules_admit_their_entries_only() {
         reachability(&db.pool, snapshot).await,
         vec![row("eni-a", "eni-db", "tcp", Some((5432, 5432)), "ipv4", "vpc")]
     );
-    assert_eq!(evidence(&db.pool, snapshot, "eni-a", "eni-db").await["ingress"]["peer"], "pl-corp");
+    assert_eq!(evidence(&db.pool, snapshot, "eni-a", "eni-db").await["ingress"], rule.as_str());
 }
 
 #[tokio::test]
@@ -203,10 +205,8 @@ async fn a_private_subnet_behind_a_nat_is_not_exposed() {
     assert_eq!(summary.internet_exposed_nodes, 1);
     let proof = evidence(&db.pool, snapshot, "internet", "eni-public").await;
     assert_eq!(proof["address"], "198.51.100.21");
-    assert_eq!(
-        proof["route"],
-        serde_json::json!({"table": "rtb-public", "destination": "0.0.0.0/0", "target": "igw-a"})
-    );
+    assert_eq!(proof["route"], serde_json::json!({"table": "rtb-public", "to": "igw-a"}));
+    assert_eq!(proof["nacl"], serde_json::json!({"in": ["acl-default", 100], "reply": "49152-65535"}));
 }
 
 #[tokio::test]
@@ -245,7 +245,7 @@ async fn an_internet_facing_load_balancer_exposes_the_private_instance_behind_it
     net.ingress("sg-alb", "tcp", 443, 443, Peer::Cidr("0.0.0.0/0"));
     net.egress("sg-alb", "tcp", 8080, 8080, Peer::Group("sg-app"));
     group(&mut net, "sg-app");
-    net.ingress("sg-app", "tcp", 8080, 8080, Peer::Group("sg-alb"));
+    let from_alb = net.ingress("sg-app", "tcp", 8080, 8080, Peer::Group("sg-alb"));
     net.instance("app", VPC, "subnet-private", "10.0.2.10", None, None, &["sg-app"]);
     let alb = net.application_load_balancer(
         "web",
@@ -270,7 +270,8 @@ async fn an_internet_facing_load_balancer_exposes_the_private_instance_behind_it
     let proof = evidence(&db.pool, snapshot, "internet", "eni-app").await;
     assert_eq!(proof["via"]["load_balancer"], alb.as_str());
     assert_eq!(proof["via"]["target_port"], 8080);
-    assert_eq!(proof["forward"]["ingress"]["peer"], "sg-alb");
+    assert_eq!(proof["forward"]["ingress"], from_alb.as_str());
+    assert_eq!(proof["exposure"]["route"], serde_json::json!({"table": "rtb-public", "to": "igw-a"}));
 
     // The same load balancer, internal: nothing from the internet.
     let db = TestDb::new().await;

@@ -5,27 +5,99 @@
 //! same way with the internet (or the load balancer) as the source.
 
 use crate::network::rules::{
-    default_route, longest_prefix_match, nacl_allows, nacl_is_protocol_blind, nacl_return_path, split_all, Peer, Ports,
+    default_route, longest_prefix_match, nacl_allows, nacl_is_protocol_blind, nacl_reply_range, split_all, Peer, Ports,
     Protocol, Traffic,
 };
-use crate::network::topology::{Endpoint, NodeKind, RulePeer, SgRule, Topology};
-use serde_json::{json, Value};
+use crate::network::topology::{Endpoint, LoadBalancer, NodeKind, RulePeer, SgRule, Topology};
+use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 
 /// The `source` of internet exposure rows.
 pub const INTERNET: usize = usize::MAX;
 
+/// Why a row exists, naming the rules by id (the rule, group and peer are one join away in
+/// `ec2_security_group_rules`). Stored as the row's `evidence` JSON.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Evidence<'t> {
+    /// Interface to interface (or load balancer).
+    Pair(PairEvidence<'t>),
+    /// The internet to an interface with a public address.
+    Exposure(ExposureEvidence<'t>),
+    /// The internet to a load balancer's listener, through one of its subnets.
+    Front { listener_port: u16, subnet: &'t str, exposure: ExposureEvidence<'t> },
+    /// A load balancer to a target it forwards to.
+    Forward { via: Via<'t>, forward: PairEvidence<'t> },
+    /// The internet to a target, through a load balancer.
+    Through { via: Via<'t>, exposure: ExposureEvidence<'t>, forward: PairEvidence<'t> },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PairEvidence<'t> {
+    /// The destination's ingress rule.
+    pub ingress: &'t str,
+    /// The source's egress rule (none for a load balancer without security groups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub egress: Option<&'t str>,
+    pub route: RouteEvidence<'t>,
+    /// None within one subnet (no NACL is crossed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nacl: Option<NaclEvidence<'t>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExposureEvidence<'t> {
+    /// The public address the internet reaches (none for a load balancer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpAddr>,
+    /// The ingress rule admitting the internet (none for a load balancer without groups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<&'t str>,
+    pub route: RouteEvidence<'t>,
+    pub nacl: NaclEvidence<'t>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum RouteEvidence<'t> {
+    /// Within one VPC: the local route.
+    Local(&'static str),
+    /// Across a peering: the route out of the source's table and the one back.
+    Peering { peering: &'t str, out: &'t str, back: &'t str },
+    /// From the internet: the subnet's table and the gateway its default route names.
+    Gateway { table: &'t str, to: &'t str },
+}
+
+/// NACL rules by (ACL id, rule number): the request out of the source subnet (absent from the
+/// internet), into the destination subnet, and the ephemeral range replies may reach.
+#[derive(Debug, Clone, Serialize)]
+pub struct NaclEvidence<'t> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out: Option<(&'t str, i64)>,
+    #[serde(rename = "in")]
+    pub inbound: (&'t str, i64),
+    pub reply: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Via<'t> {
+    pub load_balancer: &'t str,
+    pub listener_port: u16,
+    pub target_group: &'t str,
+    pub target_port: u16,
+}
+
 /// One reachability row before it is numbered and stored.
 #[derive(Debug, Clone)]
-pub struct Reach {
+pub struct Reach<'t> {
     /// A node index, or [`INTERNET`].
     pub source: usize,
     pub destination: usize,
     pub traffic: Traffic,
     pub ipv6: bool,
     pub mechanism: &'static str,
-    pub evidence: Value,
+    pub evidence: Evidence<'t>,
 }
 
 /// Indexes over the topology that the pair search needs.
@@ -122,23 +194,27 @@ impl<'t> Index<'t> {
     }
 }
 
-fn rule_evidence(rule: &SgRule) -> Value {
-    json!({"group": rule.group_id, "rule": rule.id, "peer": rule.peer_text()})
+fn reply_text(range: Ports) -> String {
+    if range == Ports::ALL {
+        "all".to_owned()
+    } else {
+        format!("{}-{}", range.from, range.to)
+    }
 }
 
 /// The NACL checks between two subnets for `traffic`: request out of the source subnet and into
 /// the destination subnet, the reply out of the destination subnet and into the source subnet.
 /// Returns the allowed parts with evidence; the same subnet crosses no NACL.
-fn through_nacls(
-    t: &Topology,
+fn through_nacls<'t>(
+    t: &'t Topology,
     s: &Endpoint,
     d: &Endpoint,
     s_peer: Peer,
     d_peer: Peer,
     traffic: Traffic,
-) -> Vec<(Traffic, Value)> {
+) -> Vec<(Traffic, Option<NaclEvidence<'t>>)> {
     if s.subnet == d.subnet {
-        return vec![(traffic, Value::Null)];
+        return vec![(traffic, None)];
     }
     let (Some(s_nacl), Some(d_nacl)) = (t.subnets[s.subnet].nacl, t.subnets[d.subnet].nacl) else { return Vec::new() };
     let (s_acl, d_acl) = (&t.nacls[s_nacl], &t.nacls[d_nacl]);
@@ -153,23 +229,18 @@ fn through_nacls(
     } else {
         vec![traffic]
     };
+    let replies = [(d_acl.entries.as_slice(), true, s_peer), (s_acl.entries.as_slice(), false, d_peer)];
     let mut allowed = Vec::new();
     for piece in pieces {
+        let Some(reply) = nacl_reply_range(&replies, piece.protocol) else { continue };
         for (out, out_rule) in nacl_allows(&s_acl.entries, true, d_peer, piece) {
             for (inbound, in_rule) in nacl_allows(&d_acl.entries, false, s_peer, out) {
-                let Some((reply_ports, reply_out)) = nacl_return_path(&d_acl.entries, true, s_peer, inbound) else {
-                    continue;
+                let evidence = NaclEvidence {
+                    out: Some((&s_acl.id, out_rule)),
+                    inbound: (&d_acl.id, in_rule),
+                    reply: reply_text(reply),
                 };
-                let Some((_, reply_in)) = nacl_return_path(&s_acl.entries, false, d_peer, inbound) else { continue };
-                allowed.push((
-                    inbound,
-                    json!({
-                        "outbound": {"acl": s_acl.id, "rule": out_rule},
-                        "inbound": {"acl": d_acl.id, "rule": in_rule},
-                        "reply_outbound": {"acl": d_acl.id, "rules": reply_out, "ports": format!("{}-{}", reply_ports.from, reply_ports.to)},
-                        "reply_inbound": {"acl": s_acl.id, "rules": reply_in},
-                    }),
-                ));
+                allowed.push((inbound, Some(evidence)));
             }
         }
     }
@@ -178,17 +249,17 @@ fn through_nacls(
 
 /// The route between two endpoints' VPCs: local within one VPC, else an active peering that the
 /// source's route table uses for the destination and the destination's uses back.
-fn route_between(
-    t: &Topology,
+fn route_between<'t>(
+    t: &'t Topology,
     index: &Index,
     s: &Endpoint,
     d: &Endpoint,
     s_ip: IpAddr,
     d_ip: IpAddr,
-) -> Option<(&'static str, Value)> {
+) -> Option<(&'static str, RouteEvidence<'t>)> {
     let (s_vpc, d_vpc) = (t.vpc_of(s), t.vpc_of(d));
     if s_vpc == d_vpc {
-        return Some(("vpc", json!("local")));
+        return Some(("vpc", RouteEvidence::Local("local")));
     }
     if !index.peered(s_vpc, d_vpc) {
         return None;
@@ -197,34 +268,26 @@ fn route_between(
     let d_table = &t.route_tables[t.subnets[d.subnet].route_table?];
     let there = longest_prefix_match(&s_table.routes, d_ip)?;
     let back = longest_prefix_match(&d_table.routes, s_ip)?;
-    let peering = t.peerings.get(&there.target)?;
-    let connects = (peering.0 == s_vpc && peering.1 == d_vpc) || (peering.0 == d_vpc && peering.1 == s_vpc);
-    (connects && back.target == there.target).then(|| {
-        (
-            "peering",
-            json!({
-                "peering": there.target,
-                "out": {"table": s_table.id, "destination": there.destination.to_string()},
-                "back": {"table": d_table.id, "destination": back.destination.to_string()},
-            }),
-        )
-    })
+    let (peering, (a, b)) = t.peerings.get_key_value(&there.target)?;
+    let connects = (a == s_vpc && b == d_vpc) || (a == d_vpc && b == s_vpc);
+    (connects && back.target == there.target)
+        .then_some(("peering", RouteEvidence::Peering { peering, out: &s_table.id, back: &d_table.id }))
 }
 
 /// Everything `s` may send `d` (over one address family), each allowed part with its evidence.
-/// `only` restricts to what a listener or target port accepts; `lb_source` skips the source's
-/// egress check for a load balancer without security groups.
-fn pair(
-    t: &Topology,
+/// `only` restricts to what a listener or target port accepts; `source_has_groups` false skips
+/// the source's egress check (a load balancer without security groups).
+fn pair<'t>(
+    t: &'t Topology,
     index: &Index,
     s: &Endpoint,
     d: &Endpoint,
     ipv6: bool,
     only: Option<Traffic>,
     source_has_groups: bool,
-) -> Vec<(Traffic, &'static str, Value)> {
+) -> Vec<(Traffic, &'static str, PairEvidence<'t>)> {
     let (Some(s_ip), Some(d_ip)) = (index.address(s, ipv6), index.address(d, ipv6)) else { return Vec::new() };
-    let ingress: Vec<&SgRule> = d
+    let ingress: Vec<&'t SgRule> = d
         .groups
         .iter()
         .flat_map(|g| t.ingress_of.get(g).into_iter().flatten())
@@ -234,17 +297,18 @@ fn pair(
     if ingress.is_empty() {
         return Vec::new();
     }
-    let egress: Vec<Option<&SgRule>> = if source_has_groups {
+    let egress: Vec<Option<&'t SgRule>> = if source_has_groups {
         s.groups
             .iter()
             .flat_map(|g| t.egress_of.get(g).into_iter().flatten())
-            .map(|r| Some(&t.rules[*r]))
-            .filter(|r| r.is_some_and(|r| index.rule_names(r, d, ipv6)))
+            .map(|r| &t.rules[*r])
+            .filter(|r| index.rule_names(r, d, ipv6))
+            .map(Some)
             .collect()
     } else {
         vec![None]
     };
-    let mut candidates: Vec<(Traffic, &SgRule, Option<&SgRule>)> = Vec::new();
+    let mut candidates: Vec<(Traffic, &'t SgRule, Option<&'t SgRule>)> = Vec::new();
     for i in &ingress {
         let allowed_in = Traffic::new(i.protocol, i.ports);
         for e in &egress {
@@ -271,26 +335,25 @@ fn pair(
     let mut out = Vec::new();
     for (traffic, i, e) in candidates {
         for (allowed, nacl) in through_nacls(t, s, d, Peer::Address(s_ip), Peer::Address(d_ip), traffic) {
-            out.push((
-                allowed,
-                mechanism,
-                json!({"ingress": rule_evidence(i), "egress": e.map(rule_evidence), "route": route, "nacl": nacl}),
-            ));
+            let evidence =
+                PairEvidence { ingress: &i.id, egress: e.map(|e| e.id.as_str()), route: route.clone(), nacl };
+            out.push((allowed, mechanism, evidence));
         }
     }
     out
 }
 
-/// What the internet may send `d` over one family: a public address, the subnet's default
-/// route to an internet gateway, ingress from the whole internet, NACL in and the reply out.
-fn exposure(
-    t: &Topology,
+/// What the internet may send `d` over one family: a public address (unless `addressable`, a
+/// load balancer), the subnet's default route to an internet gateway, ingress from the whole
+/// internet (unless the endpoint has no groups), NACL in and the reply out.
+fn exposure<'t>(
+    t: &'t Topology,
     d: &Endpoint,
     ipv6: bool,
     only: Option<Traffic>,
     has_groups: bool,
     addressable: bool,
-) -> Vec<(Traffic, Value)> {
+) -> Vec<(Traffic, ExposureEvidence<'t>)> {
     let address = if ipv6 { d.ipv6 } else { d.public_v4 };
     if !addressable && address.is_none() {
         return Vec::new();
@@ -302,7 +365,7 @@ fn exposure(
     };
     let Some(nacl) = subnet.nacl.map(|n| &t.nacls[n]) else { return Vec::new() };
     let internet = Peer::Internet { ipv6 };
-    let ingress: Vec<(Traffic, Value)> = if has_groups {
+    let ingress: Vec<(Traffic, Option<&'t str>)> = if has_groups {
         d.groups
             .iter()
             .flat_map(|g| t.ingress_of.get(g).into_iter().flatten())
@@ -314,11 +377,11 @@ fn exposure(
                     Some(o) => allowed.intersect(o)?,
                     None => allowed,
                 };
-                Some((allowed, rule_evidence(r)))
+                Some((allowed, Some(r.id.as_str())))
             })
             .collect()
     } else {
-        only.map(|o| (o, Value::Null)).into_iter().collect()
+        only.map(|o| (o, None)).into_iter().collect()
     };
     let mut out = Vec::new();
     let mut seen = HashSet::new();
@@ -329,20 +392,20 @@ fn exposure(
             vec![traffic]
         };
         for piece in pieces {
+            let Some(reply) = nacl_reply_range(&[(nacl.entries.as_slice(), true, internet)], piece.protocol) else {
+                continue;
+            };
             for (allowed, in_rule) in nacl_allows(&nacl.entries, false, internet, piece) {
-                let Some((ports, reply)) = nacl_return_path(&nacl.entries, true, internet, allowed) else { continue };
                 if !seen.insert(allowed) {
                     continue;
                 }
-                out.push((
-                    allowed,
-                    json!({
-                        "address": address.map(|a| a.to_string()),
-                        "ingress": rule,
-                        "route": {"table": table.id, "destination": route.destination.to_string(), "target": route.target},
-                        "nacl": {"inbound": {"acl": nacl.id, "rule": in_rule}, "reply_outbound": {"acl": nacl.id, "rules": reply, "ports": format!("{}-{}", ports.from, ports.to)}},
-                    }),
-                ));
+                let evidence = ExposureEvidence {
+                    address,
+                    ingress: rule,
+                    route: RouteEvidence::Gateway { table: &table.id, to: &route.target },
+                    nacl: NaclEvidence { out: None, inbound: (&nacl.id, in_rule), reply: reply_text(reply) },
+                };
+                out.push((allowed, evidence));
             }
         }
     }
@@ -350,7 +413,7 @@ fn exposure(
 }
 
 /// Every reachability row of the topology.
-pub fn flatten(t: &Topology) -> Vec<Reach> {
+pub fn flatten(t: &Topology) -> Vec<Reach<'_>> {
     let index = Index::new(t);
     let mut rows = Vec::new();
 
@@ -400,7 +463,7 @@ pub fn flatten(t: &Topology) -> Vec<Reach> {
                                     traffic,
                                     ipv6,
                                     mechanism,
-                                    evidence,
+                                    evidence: Evidence::Pair(evidence),
                                 });
                             }
                         }
@@ -417,7 +480,7 @@ pub fn flatten(t: &Topology) -> Vec<Reach> {
                             traffic,
                             ipv6,
                             mechanism: "internet",
-                            evidence,
+                            evidence: Evidence::Exposure(evidence),
                         });
                     }
                 }
@@ -436,7 +499,7 @@ pub fn flatten(t: &Topology) -> Vec<Reach> {
 
 /// An internet-facing load balancer's own exposure (per listener, through any of its subnets),
 /// what it forwards to each target, and the exposure of those targets through it.
-fn load_balancer_rows(t: &Topology, index: &Index, lb: &crate::network::topology::LoadBalancer, rows: &mut Vec<Reach>) {
+fn load_balancer_rows<'t>(t: &'t Topology, index: &Index, lb: &'t LoadBalancer, rows: &mut Vec<Reach<'t>>) {
     let arn = &t.nodes[lb.node].id;
     for listener in &lb.listeners {
         let front = Traffic::new(listener.protocol, Ports { from: listener.port, to: listener.port });
@@ -446,7 +509,7 @@ fn load_balancer_rows(t: &Topology, index: &Index, lb: &crate::network::topology
                 found
                     .into_iter()
                     .next()
-                    .map(|(traffic, evidence)| (traffic, evidence, t.subnets[t.endpoints[*e].subnet].id.clone()))
+                    .map(|(traffic, evidence)| (traffic, evidence, t.subnets[t.endpoints[*e].subnet].id.as_str()))
             })
         } else {
             None
@@ -458,28 +521,30 @@ fn load_balancer_rows(t: &Topology, index: &Index, lb: &crate::network::topology
                 traffic: *traffic,
                 ipv6: false,
                 mechanism: "internet",
-                evidence: json!({"listener_port": listener.port, "subnet": subnet, "exposure": evidence}),
+                evidence: Evidence::Front { listener_port: listener.port, subnet, exposure: evidence.clone() },
             });
         }
         for group in &listener.target_groups {
             for target in t.target_groups.get(group).into_iter().flatten() {
                 let d = &t.endpoints[target.endpoint];
-                let to_target = Traffic::new(
-                    if listener.protocol == Protocol::All { Protocol::All } else { listener.protocol },
-                    Ports { from: target.port, to: target.port },
-                );
+                let to_target = Traffic::new(listener.protocol, Ports { from: target.port, to: target.port });
                 let forward = lb.endpoints.iter().find_map(|e| {
                     pair(t, index, &t.endpoints[*e], d, false, Some(to_target), lb.has_groups).into_iter().next()
                 });
-                let Some((traffic, _, forward_evidence)) = forward else { continue };
-                let via = json!({"load_balancer": arn, "listener_port": listener.port, "target_group": group, "target_port": target.port});
+                let Some((traffic, _, forward)) = forward else { continue };
+                let via = Via {
+                    load_balancer: arn,
+                    listener_port: listener.port,
+                    target_group: group,
+                    target_port: target.port,
+                };
                 rows.push(Reach {
                     source: lb.node,
                     destination: d.node,
                     traffic,
                     ipv6: false,
                     mechanism: "load_balancer",
-                    evidence: json!({"via": via, "forward": forward_evidence}),
+                    evidence: Evidence::Forward { via: via.clone(), forward: forward.clone() },
                 });
                 // A network load balancer without security groups keeps the client's address, so
                 // the target itself must admit the internet.
@@ -489,14 +554,14 @@ fn load_balancer_rows(t: &Topology, index: &Index, lb: &crate::network::topology
                         rule.names_internet(false)
                             && Traffic::new(rule.protocol, rule.ports).intersect(to_target).is_some()
                     });
-                if let (Some((front_traffic, exposure_evidence, _)), true) = (&exposed, target_admits_client) {
+                if let (Some((front_traffic, exposure, _)), true) = (&exposed, target_admits_client) {
                     rows.push(Reach {
                         source: INTERNET,
                         destination: d.node,
                         traffic: *front_traffic,
                         ipv6: false,
                         mechanism: "load_balancer",
-                        evidence: json!({"via": via, "exposure": exposure_evidence, "forward": forward_evidence}),
+                        evidence: Evidence::Through { via, exposure: exposure.clone(), forward },
                     });
                 }
             }

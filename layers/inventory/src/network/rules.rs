@@ -215,29 +215,23 @@ pub fn split_all(ipv6: bool) -> [Traffic; 3] {
 /// clients) and Linux's default. A return path is open when a NACL lets replies reach all of one.
 pub const EPHEMERAL_RANGES: [Ports; 2] = [Ports { from: 49152, to: 65535 }, Ports { from: 32768, to: 60999 }];
 
-/// The reply direction of `traffic` through a NACL (`egress` = the direction of the reply):
-/// the rule numbers that let replies reach the peer's ephemeral ports, or None when they cannot.
-/// Portless protocols need the protocol allowed.
-pub fn nacl_return_path(
-    entries: &[NaclEntry],
-    egress: bool,
-    peer: Peer,
-    traffic: Traffic,
-) -> Option<(Ports, Vec<i64>)> {
-    if !traffic.protocol.has_ports() {
-        let allowed = nacl_allows(entries, egress, peer, Traffic::new(traffic.protocol, Ports::ALL));
-        return allowed.first().map(|(_, rule)| (Ports::ALL, vec![*rule]));
-    }
-    EPHEMERAL_RANGES.iter().find_map(|range| {
-        let allowed = nacl_allows(entries, egress, peer, Traffic::new(traffic.protocol, *range));
-        let covered: u32 = allowed.iter().map(|(t, _)| u32::from(t.ports.to) - u32::from(t.ports.from) + 1).sum();
-        let wanted = u32::from(range.to) - u32::from(range.from) + 1;
-        (covered == wanted).then(|| {
-            let mut rules: Vec<i64> = allowed.iter().map(|(_, r)| *r).collect();
-            rules.dedup();
-            (*range, rules)
+/// The client ephemeral range replies of `protocol` may reach through every one of `crossings`
+/// (a NACL's entries, the reply's direction through it, and the client as its peer): the first
+/// of [`EPHEMERAL_RANGES`] each of them allows whole. Portless protocols only need the protocol
+/// allowed (reported as every port).
+pub fn nacl_reply_range(crossings: &[(&[NaclEntry], bool, Peer)], protocol: Protocol) -> Option<Ports> {
+    let allows_whole = |range: Ports| {
+        crossings.iter().all(|(entries, egress, peer)| {
+            let wanted = Traffic::new(protocol, range);
+            let allowed = nacl_allows(entries, *egress, *peer, wanted);
+            let covered: u32 = allowed.iter().map(|(t, _)| u32::from(t.ports.to) - u32::from(t.ports.from) + 1).sum();
+            covered == u32::from(wanted.ports.to) - u32::from(wanted.ports.from) + 1
         })
-    })
+    };
+    if !protocol.has_ports() {
+        return allows_whole(Ports::ALL).then_some(Ports::ALL);
+    }
+    EPHEMERAL_RANGES.iter().copied().find(|range| allows_whole(*range))
 }
 
 /// A route as DescribeRouteTables lists it, its destination resolved (prefix lists expanded by
@@ -306,16 +300,26 @@ mod tests {
     }
 
     #[test]
-    fn a_return_path_needs_a_whole_ephemeral_range() {
+    fn a_return_path_needs_a_whole_ephemeral_range_through_every_crossing() {
+        let internet = Peer::Internet { ipv6: false };
+        let tcp_only = Protocol::Number(TCP);
         let only_https = vec![entry(100, true, "6", (443, 443), "0.0.0.0/0", true)];
-        assert_eq!(nacl_return_path(&only_https, true, Peer::Internet { ipv6: false }, tcp(443, 443)), None);
+        assert_eq!(nacl_reply_range(&[(&only_https, true, internet)], tcp_only), None);
         let linux = vec![entry(100, true, "6", (32768, 61000), "0.0.0.0/0", true)];
-        assert_eq!(
-            nacl_return_path(&linux, true, Peer::Internet { ipv6: false }, tcp(443, 443)),
-            Some((Ports { from: 32768, to: 60999 }, vec![100]))
-        );
+        assert_eq!(nacl_reply_range(&[(&linux, true, internet)], tcp_only), Some(Ports { from: 32768, to: 60999 }));
         let partial = vec![entry(100, true, "6", (1024, 50000), "0.0.0.0/0", true)];
-        assert_eq!(nacl_return_path(&partial, true, Peer::Internet { ipv6: false }, tcp(443, 443)), None);
+        assert_eq!(nacl_reply_range(&[(&partial, true, internet)], tcp_only), None);
+        // One side allows only the IANA range, the other only Linux's: no client gets both.
+        let iana = vec![entry(100, false, "6", (49152, 65535), "0.0.0.0/0", true)];
+        let linux_only = vec![entry(100, true, "6", (32768, 60999), "0.0.0.0/0", true)];
+        assert_eq!(nacl_reply_range(&[(&iana, false, internet)], tcp_only), Some(Ports { from: 49152, to: 65535 }));
+        assert_eq!(
+            nacl_reply_range(&[(&linux_only, true, internet)], tcp_only),
+            Some(Ports { from: 32768, to: 60999 })
+        );
+        assert_eq!(nacl_reply_range(&[(&iana, false, internet), (&linux_only, true, internet)], tcp_only), None);
+        let everything = vec![entry(100, true, "-1", (0, 0), "0.0.0.0/0", true)];
+        assert_eq!(nacl_reply_range(&[(&everything, true, internet)], Protocol::Number(ICMP)), Some(Ports::ALL));
     }
 
     #[test]

@@ -78,7 +78,7 @@ pub async fn store(
     tx: &Transaction<'_>,
     snapshot_id: i64,
     t: &Topology,
-    rows: &[Reach],
+    rows: &[Reach<'_>],
     findings: &[Finding],
     summary: &serde_json::Value,
 ) -> Result<()> {
@@ -173,7 +173,7 @@ pub async fn store(
             field(&mut line, v.as_deref());
             line.push(b'\t');
         }
-        escape_into(&mut line, &r.evidence.to_string());
+        escape_into(&mut line, &serde_json::to_string(&r.evidence).unwrap_or_else(|_| "{}".to_owned()));
         line.push(b'\n');
         line
     });
