@@ -60,7 +60,35 @@ pub struct EstateSpec {
     pub sg_rules: usize,
     /// Security Hub, GuardDuty and Inspector findings together.
     pub findings: usize,
+    /// The network beyond the standard shape of each site.
+    pub network: NetworkShape,
 }
+
+/// What every site's network has beyond the standard shape (one application VPC with three public
+/// and three private subnets and a dozen groups). All zeros, the default, adds nothing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkShape {
+    /// Application VPCs per site besides the main one, each with its own /16 (instances are spread
+    /// over all of them).
+    pub extra_vpcs: usize,
+    /// Isolated /24 subnets (local routes only) added to every application VPC.
+    pub extra_subnets: usize,
+    /// Service security groups added to every application VPC.
+    pub extra_groups: usize,
+    /// Network ACLs added to every application VPC, on the isolated subnets.
+    pub extra_acls: usize,
+    /// The share of the top-up security-group rules that reference another group of the VPC
+    /// (zero: the standard mix, a tenth).
+    pub group_reference_share: f64,
+}
+
+/// The most application VPCs a site can add: each needs a /16 of its own in 10.16.0.0/12 and up.
+const MAX_EXTRA_VPCS: usize = 14;
+/// The most isolated subnets a VPC can add: the /24s between the public and the private ranges.
+const MAX_EXTRA_SUBNETS: usize = 56;
+/// The standard subnets of an application VPC (three public, then three private); the isolated
+/// ones follow.
+const STANDARD_SUBNETS: usize = 6;
 
 impl Default for EstateSpec {
     /// A small estate for tests and the demo: three accounts (prod, staging, dev) in two regions.
@@ -78,6 +106,7 @@ impl Default for EstateSpec {
             unencrypted_db_ratio: 0.25,
             sg_rules: 600,
             findings: 300,
+            network: NetworkShape::default(),
         }
     }
 }
@@ -99,6 +128,36 @@ impl EstateSpec {
             unencrypted_db_ratio: 0.1,
             sg_rules: 10_000,
             findings: 5_000,
+            network: NetworkShape::default(),
+        }
+    }
+
+    /// The network flattening's benchmark: about 5,000 network interfaces, 2,000 security groups
+    /// with 20,000 rules (a quarter referencing groups), 500 subnets and 200 network ACLs in 18
+    /// application VPCs of at most 500 interfaces each (plus the default and legacy VPCs), with
+    /// internet-facing load balancers, target groups and peerings. Few Falcon records, buckets and
+    /// findings: only the network is large.
+    pub fn network_benchmark() -> Self {
+        Self {
+            seed: 11,
+            accounts: 3,
+            regions: vec!["us-east-1".into(), "eu-west-1".into()],
+            instances: 4_802,
+            falcon_ghost_ratio: 0.5,
+            unprotected_ratio: 0.05,
+            buckets: 30,
+            public_bucket_ratio: 0.1,
+            databases: 60,
+            unencrypted_db_ratio: 0.1,
+            sg_rules: 20_000,
+            findings: 200,
+            network: NetworkShape {
+                extra_vpcs: 2,
+                extra_subnets: 21,
+                extra_groups: 98,
+                extra_acls: 9,
+                group_reference_share: 0.12,
+            },
         }
     }
 
@@ -131,6 +190,22 @@ impl EstateSpec {
                 return bad(format!("{name} = {ratio}; expected a share between 0 and 1"));
             }
         }
+        let shape = &self.network;
+        if shape.extra_vpcs > MAX_EXTRA_VPCS {
+            return bad(format!("network.extra_vpcs = {}; expected at most {MAX_EXTRA_VPCS}", shape.extra_vpcs));
+        }
+        if shape.extra_subnets > MAX_EXTRA_SUBNETS || shape.extra_acls > shape.extra_subnets {
+            return bad(format!(
+                "network.extra_subnets = {}, extra_acls = {}; expected at most {MAX_EXTRA_SUBNETS} subnets and no more ACLs than subnets",
+                shape.extra_subnets, shape.extra_acls
+            ));
+        }
+        if shape.extra_groups > 1000 {
+            return bad(format!("network.extra_groups = {}; expected at most 1000", shape.extra_groups));
+        }
+        if !(0.0..=1.0).contains(&shape.group_reference_share) {
+            return bad(format!("network.group_reference_share = {}; expected 0 to 1", shape.group_reference_share));
+        }
         if !(0.0..=1000.0).contains(&self.falcon_ghost_ratio) {
             return bad(format!("falcon_ghost_ratio = {}; expected 0 to 1000", self.falcon_ghost_ratio));
         }
@@ -162,6 +237,49 @@ pub struct EstateTruth {
     pub dangling_dns_records: Vec<String>,
     /// Records per inventory table, as the loader will count them (every table, zeros included).
     pub counts: BTreeMap<String, u64>,
+    pub network: NetworkTruth,
+}
+
+/// The network facts the flattening must reproduce.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NetworkTruth {
+    /// Every load balancer, ordered by ARN.
+    pub load_balancers: Vec<LoadBalancerTruth>,
+    /// `DBInstanceIdentifier` → the database's network interface.
+    pub database_interfaces: BTreeMap<String, String>,
+    /// Every Elastic IP, ordered by allocation id.
+    pub elastic_ips: Vec<ElasticIpTruth>,
+    /// Every peering connection, ordered by id.
+    pub peerings: Vec<PeeringTruth>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LoadBalancerTruth {
+    pub arn: String,
+    pub dns_name: String,
+    pub internet_facing: bool,
+    pub target_group_arn: String,
+    /// The instances registered with its target group (on port 8080), ordered.
+    pub targets: Vec<String>,
+    /// Its network interfaces (one per zone), ordered.
+    pub interfaces: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ElasticIpTruth {
+    pub allocation_id: String,
+    pub public_ip: String,
+    /// The interface it is associated with (an instance's or a NAT gateway's), if any.
+    pub network_interface_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PeeringTruth {
+    pub id: String,
+    pub requester_vpc_id: String,
+    pub accepter_vpc_id: String,
+    /// `active` or `pending-acceptance`.
+    pub status: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -255,7 +373,10 @@ pub fn generate(spec: &EstateSpec, out: &Path) -> Result<EstateTruth> {
     let databases = gen.databases(spec, &accounts, &sites)?;
     let balancers = gen.load_balancers(&accounts, &sites)?;
     let repositories = gen.repositories(&accounts, &sites);
-    let estate = Estate { accounts, sites, instances, sensors, buckets, databases, balancers, repositories };
+    let network = gen.on_stream(spec.seed ^ NETWORK_STREAM, |g| {
+        g.network_extras(&accounts, &mut sites, &instances, &databases, &balancers)
+    })?;
+    let estate = Estate { accounts, sites, instances, sensors, buckets, databases, balancers, repositories, network };
 
     let mut writer = Writer { root: out.to_path_buf(), counts: BTreeMap::new() };
     let findings = gen.findings(spec, &estate)?;
@@ -417,11 +538,18 @@ struct Vpc {
     groups: Vec<Group>,
     route_tables: Vec<RouteTable>,
     acls: Vec<NetworkAcl>,
+    /// Routes to peered VPCs (destination CIDR, peering connection), in every route table but the
+    /// main one.
+    peer_routes: Vec<(String, String)>,
 }
 
 impl Vpc {
     fn group(&self, key: &str) -> Option<&Group> {
         self.groups.iter().find(|g| g.key == key)
+    }
+    /// An application VPC: instances run in it (not the default VPC, not the legacy one).
+    fn is_application(&self) -> bool {
+        !self.is_default && !self.name.ends_with("-legacy")
     }
 }
 
@@ -475,6 +603,17 @@ struct NetworkAcl {
     is_default: bool,
     subnets: Vec<(String, String)>,
     deny_rdp: bool,
+    /// The entries of an isolated subnets' ACL, in place of allow-all.
+    restricted: Option<RestrictedAcl>,
+}
+
+/// An isolated subnets' network ACL: the VPC and return traffic in, the VPC (and HTTPS, unless
+/// `vpc_only_egress`) out, and optionally one denied range.
+#[derive(Debug)]
+struct RestrictedAcl {
+    vpc_cidr: String,
+    denied: Option<String>,
+    vpc_only_egress: bool,
 }
 
 #[derive(Debug)]
@@ -609,6 +748,10 @@ struct Database {
 #[derive(Debug)]
 struct LoadBalancer {
     site: usize,
+    /// The application VPC (index in the site) it and its targets are in.
+    vpc: usize,
+    /// Appended to the DNS labels naming it: empty in the main VPC, `-svc1` in the first extra.
+    label: String,
     arn: String,
     name: String,
     dns_name: String,
@@ -638,8 +781,48 @@ struct Estate {
     databases: Vec<Database>,
     balancers: Vec<LoadBalancer>,
     repositories: Vec<Repository>,
+    network: NetworkExtras,
 }
 
+/// What the network holds beyond instances and NAT gateways, drawn from a stream of its own so
+/// that adding it left every other generated value as it was.
+#[derive(Debug, Default)]
+struct NetworkExtras {
+    /// Per database, in order: its interface (in its main VPC).
+    databases: Vec<ManagedInterface>,
+    /// Per load balancer, in order: one interface per zone.
+    balancers: Vec<Vec<ManagedInterface>>,
+    /// Instance id → the allocation and association ids of its Elastic IP.
+    instance_eips: BTreeMap<String, (String, String)>,
+    /// Per site: Elastic IPs allocated and not associated (allocation id, address).
+    spare_eips: Vec<Vec<(String, u32)>>,
+    peerings: Vec<Peering>,
+}
+
+/// An interface a service creates in a subnet (RDS, a load balancer).
+#[derive(Debug)]
+struct ManagedInterface {
+    eni: String,
+    attachment: String,
+    /// Index of its subnet in its VPC.
+    subnet: usize,
+    private_ip: u32,
+    public_ip: Option<u32>,
+    mac: [u8; 6],
+}
+
+/// A VPC as (site index, VPC index in the site).
+type VpcRef = (usize, usize);
+
+/// A VPC peering connection between two VPCs.
+#[derive(Debug)]
+struct Peering {
+    id: String,
+    requester: VpcRef,
+    accepter: VpcRef,
+    active: bool,
+    created: i64,
+}
 /// Per site: Security Hub, GuardDuty and Inspector findings, ready to write.
 #[derive(Debug, Default)]
 struct SiteFindings {
@@ -828,13 +1011,21 @@ impl Gen {
                 // Every VPC of an account gets its own /16 so private IPs are unique within the
                 // account — except the legacy VPC, which reuses the first one on purpose.
                 let octet = u8::try_from(r).map_err(|_| InventoryError::invalid_input("too many regions"))?;
-                let mut vpcs = vec![self.vpc(account, region, octet, false)?];
+                let shape = &spec.network;
+                let mut vpcs = vec![self.vpc(account, region, octet, None, shape)?];
                 vpcs.push(self.default_vpc(region)?);
                 if a == 0 && r == 0 {
-                    vpcs.push(self.vpc(account, region, octet, true)?);
+                    vpcs.push(self.vpc(account, region, octet, Some("legacy"), shape)?);
                     if let Some(overlapped) = vpcs.first_mut().and_then(|v| v.subnets.get_mut(3)) {
                         overlapped.limit = LEGACY_FIRST_HOST;
                     }
+                }
+                for k in 0..shape.extra_vpcs {
+                    // 10.16.0.0/16 and up: above every main VPC's (one per region, at most 16).
+                    let octet = u8::try_from(16 + 16 * k + r)
+                        .map_err(|_| InventoryError::invalid_input("too many regions for the extra VPCs"))?;
+                    let suffix = format!("svc{}", k + 1);
+                    vpcs.push(self.vpc(account, region, octet, Some(&suffix), shape)?);
                 }
                 let corp = PrefixList {
                     id: self.id("pl-", 17)?,
@@ -878,16 +1069,29 @@ impl Gen {
         }
         for site in &mut sites {
             for vpc in &mut site.vpcs {
-                self.groups(vpc)?;
+                self.groups(vpc, spec.network.extra_groups)?;
             }
         }
         Ok(sites)
     }
 
     /// A VPC with three public /24s and three private /18s, an internet gateway, NAT gateways
-    /// (one per zone in production), route tables and network ACLs.
-    fn vpc(&mut self, account: &Account, region: &str, octet: u8, legacy: bool) -> Result<Vpc> {
-        let name = if legacy { format!("{}-legacy", account.name) } else { format!("{}-{}", account.name, region) };
+    /// (one per zone in production), route tables and network ACLs, and what `shape` adds. The
+    /// legacy VPC (`suffix` `legacy`) has one private subnet; another suffix names an extra VPC.
+    fn vpc(
+        &mut self,
+        account: &Account,
+        region: &str,
+        octet: u8,
+        suffix: Option<&str>,
+        shape: &NetworkShape,
+    ) -> Result<Vpc> {
+        let legacy = suffix == Some("legacy");
+        let name = match suffix {
+            Some("legacy") => format!("{}-legacy", account.name),
+            Some(suffix) => format!("{}-{region}-{suffix}", account.name),
+            None => format!("{}-{region}", account.name),
+        };
         let mut vpc = Vpc {
             id: self.id("vpc-0", 16)?,
             name: name.clone(),
@@ -900,6 +1104,7 @@ impl Gen {
             groups: Vec::new(),
             route_tables: Vec::new(),
             acls: Vec::new(),
+            peer_routes: Vec::new(),
         };
         if legacy {
             // One private subnet, overlapping the first private subnet of the main VPC; its own
@@ -986,21 +1191,66 @@ impl Gen {
             let subnets = pairs(self, std::slice::from_ref(subnet), "rtbassoc-0")?;
             vpc.route_tables.push(RouteTable { id: self.id("rtb-0", 16)?, main: false, subnets, default_route: nat });
         }
-        let all: Vec<&Subnet> = vpc.subnets.iter().collect();
+        // Isolated subnets (data stores, endpoints) after the standard ones: the main route table
+        // (local routes only), and the extra ACLs when there are any.
+        let standard = vpc.subnets.len();
+        if !legacy {
+            for k in 0..shape.extra_subnets {
+                let letter = AZ_LETTERS[k % AZ_LETTERS.len()];
+                let third = u8::try_from(8 + k).map_err(|_| InventoryError::invalid_input("too many extra subnets"))?;
+                vpc.subnets.push(Subnet {
+                    id: self.id("subnet-0", 16)?,
+                    name: format!("{name}-isolated-{}", k + 1),
+                    az: format!("{region}{letter}"),
+                    base: ipv4(10, octet, third, 0),
+                    prefix: 24,
+                    public: false,
+                    next: 4,
+                    limit: u32::MAX,
+                    used: 0,
+                });
+            }
+        }
+        let (standard_subnets, isolated) = vpc.subnets.split_at(standard);
         let deny_rdp = account.env == Env::Prod && !legacy;
-        let (default_subnets, custom_subnets): (Vec<&Subnet>, Vec<&Subnet>) =
-            all.iter().partition(|s| !(deny_rdp && s.public));
+        let (mut default_subnets, custom_subnets): (Vec<&Subnet>, Vec<&Subnet>) =
+            standard_subnets.iter().partition(|s| !(deny_rdp && s.public));
+        let extra_acls = if legacy { 0 } else { shape.extra_acls };
+        if extra_acls == 0 {
+            default_subnets.extend(isolated);
+        }
         let default_subnets = pairs(self, &default_subnets, "aclassoc-0")?;
-        vpc.acls.push(NetworkAcl {
+        let mut acls = vec![NetworkAcl {
             id: self.id("acl-0", 16)?,
             is_default: true,
             subnets: default_subnets,
             deny_rdp: false,
-        });
+            restricted: None,
+        }];
         if deny_rdp {
             let subnets = pairs(self, &custom_subnets, "aclassoc-0")?;
-            vpc.acls.push(NetworkAcl { id: self.id("acl-0", 16)?, is_default: false, subnets, deny_rdp: true });
+            acls.push(NetworkAcl {
+                id: self.id("acl-0", 16)?,
+                is_default: false,
+                subnets,
+                deny_rdp: true,
+                restricted: None,
+            });
         }
+        for j in 0..extra_acls {
+            let mine: Vec<&Subnet> = isolated.iter().skip(j).step_by(extra_acls).collect();
+            let subnets = pairs(self, &mine, "aclassoc-0")?;
+            let denied = self.chance(0.5).then(|| format!("198.18.{}.0/24", self.below(256)));
+            let restricted = RestrictedAcl { vpc_cidr: vpc.cidr.clone(), denied, vpc_only_egress: self.chance(0.5) };
+            acls.push(NetworkAcl {
+                id: self.id("acl-0", 16)?,
+                is_default: false,
+                subnets,
+                deny_rdp: false,
+                restricted: Some(restricted),
+            });
+        }
+        vpc.acls = acls;
         Ok(vpc)
     }
 
@@ -1046,7 +1296,9 @@ impl Gen {
                 is_default: true,
                 subnets: acl_subnets,
                 deny_rdp: false,
+                restricted: None,
             }],
+            peer_routes: Vec::new(),
         })
     }
 
@@ -1066,8 +1318,9 @@ impl Gen {
         Ok(subnet.base + offset)
     }
 
-    /// The security groups of a VPC (ids and names; rules come later, once every id exists).
-    fn groups(&mut self, vpc: &mut Vpc) -> Result<()> {
+    /// The security groups of a VPC (ids and names; rules come later, once every id exists), with
+    /// `extra` service groups in an application VPC.
+    fn groups(&mut self, vpc: &mut Vpc, extra: usize) -> Result<()> {
         let keys: &[(&str, &str)] = if vpc.is_default || vpc.name.ends_with("-legacy") {
             &[("default", "default VPC security group")]
         } else {
@@ -1111,6 +1364,23 @@ impl Gen {
                 description: "Legacy monolith".into(),
                 rules: Vec::new(),
             });
+        }
+        if vpc.is_application() {
+            // Every tenth service is a public web front end (HTTP and HTTPS open to the world).
+            for k in 0..extra {
+                let (key, description) = if k % 10 == 9 {
+                    ("service-public", "Public web service")
+                } else {
+                    ("service", "Internal service")
+                };
+                vpc.groups.push(Group {
+                    id: self.id("sg-0", 16)?,
+                    name: format!("{}-svc-{:03}", vpc.name, k + 1),
+                    key,
+                    description: description.into(),
+                    rules: Vec::new(),
+                });
+            }
         }
         Ok(())
     }
@@ -1225,7 +1495,10 @@ impl Gen {
         let site = sites.get_mut(s).ok_or_else(|| InventoryError::permanent("site index out of range"))?;
         let region = site.region.clone();
         let cluster = site.eks_cluster.clone();
-        let vpc = site.vpcs.first_mut().ok_or_else(|| InventoryError::permanent("a site without its VPC"))?;
+        // The edge cases need the main VPC; other instances spread over the application VPCs.
+        let applications: Vec<usize> = (0..site.vpcs.len()).filter(|&v| site.vpcs[v].is_application()).collect();
+        let v = if edge || applications.len() <= 1 { 0 } else { applications[self.below(applications.len())] };
+        let vpc = site.vpcs.get_mut(v).ok_or_else(|| InventoryError::permanent("a site without its VPC"))?;
         let zone = if edge { 0 } else { self.below(3) };
         // Public subnets are 0..3, private 3..6.
         let subnet = if role.public() && !edge { zone } else { 3 + zone };
@@ -1266,7 +1539,7 @@ impl Gen {
         Ok(Instance {
             id,
             site: s,
-            vpc: 0,
+            vpc: v,
             subnet,
             role,
             windows,
@@ -1293,6 +1566,8 @@ impl Gen {
             let s3 = site.prefix_lists.get(1).map(|p| p.id.clone()).unwrap_or_default();
             for vpc in &mut site.vpcs {
                 let ids: BTreeMap<&'static str, String> = vpc.groups.iter().map(|g| (g.key, g.id.clone())).collect();
+                let every_id: Vec<String> = vpc.groups.iter().map(|g| g.id.clone()).collect();
+                let vpc_cidr = vpc.cidr.clone();
                 let group = |key: &str| Source::Group(ids.get(key).cloned().unwrap_or_default());
                 let any4 = || Source::Ipv4("0.0.0.0/0".into());
                 for g in 0..vpc.groups.len() {
@@ -1353,6 +1628,20 @@ impl Gen {
                         "legacy-app" => {
                             vec![("tcp", 8080, 8080, Source::Ipv4("10.0.0.0/8".into()), "internal clients")]
                         }
+                        "service" => {
+                            // A caller group of the same VPC on the service's port, and the VPC on HTTPS.
+                            let caller = every_id.get(self.below(every_id.len())).cloned().unwrap_or_default();
+                            let port = [8080, 8443, 9000, 50051][self.below(4)];
+                            vec![
+                                ("tcp", port, port, Source::Group(caller), "service callers"),
+                                ("tcp", 443, 443, Source::Ipv4(vpc_cidr.clone()), "VPC clients"),
+                            ]
+                        }
+                        "service-public" => vec![
+                            ("tcp", 443, 443, any4(), "HTTPS from anywhere"),
+                            ("tcp", 80, 80, any4(), "HTTP from anywhere"),
+                            ("tcp", 8080, 8080, group("alb-public"), "from the public ALB"),
+                        ],
                         _ => Vec::new(),
                     };
                     let mut egress: Vec<(&'static str, i64, i64, Source, &str)> = vec![("-1", -1, -1, any4(), "")];
@@ -1436,16 +1725,23 @@ impl Gen {
             let Some(vpc) = site.vpcs.get(v) else { continue };
             let Some(group) = vpc.groups.get(g) else { continue };
             let (from, to) = self.pick(&PORTS).unwrap_or((443, 443));
-            let source = match self.below(10) {
-                0..=4 => Source::Ipv4(format!("{}/32", dotted(self.corp_address()))),
-                5 => Source::Ipv4(format!("10.{}.0.0/16", self.below(200) + 50)),
-                6 => Source::PrefixList(site.prefix_lists.first().map(|p| p.id.clone()).unwrap_or_default()),
-                7 if vpc.groups.len() > 1 => {
-                    let other = vpc.groups.get(self.below(vpc.groups.len())).map(|o| o.id.clone()).unwrap_or_default();
-                    Source::Group(other)
+            let share = spec.network.group_reference_share;
+            // (No draw for the standard mix, so that estates without the share stay as they were.)
+            let source = if share > 0.0 && vpc.groups.len() > 1 && self.chance(share) {
+                Source::Group(vpc.groups.get(self.below(vpc.groups.len())).map(|o| o.id.clone()).unwrap_or_default())
+            } else {
+                match self.below(10) {
+                    0..=4 => Source::Ipv4(format!("{}/32", dotted(self.corp_address()))),
+                    5 => Source::Ipv4(format!("10.{}.0.0/16", self.below(200) + 50)),
+                    6 => Source::PrefixList(site.prefix_lists.first().map(|p| p.id.clone()).unwrap_or_default()),
+                    7 if vpc.groups.len() > 1 => {
+                        let other =
+                            vpc.groups.get(self.below(vpc.groups.len())).map(|o| o.id.clone()).unwrap_or_default();
+                        Source::Group(other)
+                    }
+                    8 => Source::Ipv4(format!("{}/24", dotted(self.corp_address() & 0xFFFF_FF00))),
+                    _ => Source::Ipv4(format!("198.18.{}.0/24", self.below(256))),
                 }
-                8 => Source::Ipv4(format!("{}/24", dotted(self.corp_address() & 0xFFFF_FF00))),
-                _ => Source::Ipv4(format!("198.18.{}.0/24", self.below(256))),
             };
             if !seen.insert((group.id.clone(), false, from, to, source.clone())) {
                 continue;
@@ -1812,8 +2108,14 @@ impl Gen {
         let mut out = Vec::new();
         for (s, site) in sites.iter().enumerate() {
             let Some(account) = accounts.get(site.account) else { continue };
-            for (internet_facing, kind) in [(true, "web"), (false, "api")] {
-                let name = format!("{}-{kind}", account.name);
+            let applications = (0..site.vpcs.len()).filter(|&v| site.vpcs[v].is_application());
+            for (v, (internet_facing, kind)) in applications.flat_map(|v| [(v, (true, "web")), (v, (false, "api"))]) {
+                // The main VPC's are named after the account, an extra VPC's after it too (`-svc1`).
+                let label = match site.vpcs[v].name.rsplit_once('-') {
+                    Some((_, suffix)) if v != 0 => format!("-{suffix}"),
+                    _ => String::new(),
+                };
+                let name = format!("{}{label}-{kind}", account.name);
                 let suffix = self.hex(16);
                 let digits = self.rng.random_range(100_000_000u64..2_000_000_000);
                 let dns = format!(
@@ -1823,6 +2125,8 @@ impl Gen {
                 );
                 out.push(LoadBalancer {
                     site: s,
+                    vpc: v,
+                    label,
                     arn: format!(
                         "arn:aws:elasticloadbalancing:{}:{}:loadbalancer/app/{name}/{suffix}",
                         site.region, account.id
@@ -1864,6 +2168,121 @@ impl Gen {
         }
         out
     }
+}
+
+/// Mixed into the seed for the network's own stream ("network").
+const NETWORK_STREAM: u64 = 0x006e_6574_776f_726b;
+
+impl Gen {
+    /// Run `f` on a random stream of its own, then resume the main stream where it was.
+    fn on_stream<T>(&mut self, seed: u64, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let main = std::mem::replace(&mut self.rng, StdRng::seed_from_u64(seed));
+        let out = f(self);
+        self.rng = main;
+        out
+    }
+
+    /// A service-managed interface in a subnet of `vpc`, public when `public`.
+    fn managed_interface(&mut self, vpc: &mut Vpc, subnet: usize, public: bool) -> Result<ManagedInterface> {
+        let private_ip = self.allocate(&mut vpc.subnets, subnet)?;
+        let public_ip = if public { Some(self.public_ip()?) } else { None };
+        Ok(ManagedInterface {
+            eni: self.id("eni-0", 16)?,
+            attachment: self.id("eni-attach-0", 16)?,
+            subnet,
+            private_ip,
+            public_ip,
+            mac: self.mac(),
+        })
+    }
+
+    /// The interfaces of databases and load balancers, the Elastic IPs, and the peerings (with
+    /// their routes).
+    fn network_extras(
+        &mut self,
+        accounts: &[Account],
+        sites: &mut [Site],
+        instances: &[Instance],
+        databases: &[Database],
+        balancers: &[LoadBalancer],
+    ) -> Result<NetworkExtras> {
+        let mut out = NetworkExtras::default();
+        for db in databases {
+            let vpc = vpc_mut(sites, db.site, 0)?;
+            // Zone a (where the record places it): a public subnet when publicly accessible.
+            let subnet = if db.public { 0 } else { 3 };
+            out.databases.push(self.managed_interface(vpc, subnet, db.public)?);
+        }
+        for lb in balancers {
+            let vpc = vpc_mut(sites, lb.site, lb.vpc)?;
+            // One interface per zone: in the public subnets when internet-facing, else the private.
+            let zones = if lb.internet_facing { 0..3 } else { 3..STANDARD_SUBNETS };
+            let interfaces =
+                zones.map(|z| self.managed_interface(vpc, z, lb.internet_facing)).collect::<Result<_>>()?;
+            out.balancers.push(interfaces);
+        }
+        // Bastions keep their address through replacement: an Elastic IP (web instances have
+        // addresses assigned at launch).
+        for instance in instances.iter().filter(|i| i.role == Role::Bastion && i.public_ip.is_some()) {
+            let ids = (self.id("eipalloc-0", 16)?, self.id("eipassoc-0", 16)?);
+            out.instance_eips.insert(instance.id.clone(), ids);
+        }
+        // Production keeps an address in reserve in every region, associated with nothing.
+        for site in sites.iter() {
+            let prod = accounts.get(site.account).is_some_and(|a| a.env == Env::Prod);
+            let spare = if prod { vec![(self.id("eipalloc-0", 16)?, self.public_ip()?)] } else { Vec::new() };
+            out.spare_eips.push(spare);
+        }
+
+        // Sites are per account, per region: the first account's two regions peer (active), the
+        // last account's second region asked the first site and was never accepted. With extra
+        // VPCs, production's main VPC peers with its first service VPC in every region.
+        let regions = sites.iter().filter(|site| site.account == 0).count();
+        let mut pairs: Vec<(VpcRef, VpcRef, bool)> = Vec::new();
+        if regions >= 2 {
+            pairs.push(((0, 0), (1, 0), true));
+            if accounts.len() >= 2 {
+                pairs.push((((accounts.len() - 1) * regions + 1, 0), (0, 0), false));
+            }
+        }
+        for (s, site) in sites.iter().enumerate() {
+            if accounts.get(site.account).is_some_and(|a| a.env == Env::Prod) {
+                if let Some(v) = site.vpcs.iter().position(|vpc| vpc.name.ends_with("-svc1")) {
+                    pairs.push(((s, 0), (s, v), true));
+                }
+            }
+        }
+        for (requester, accepter, active) in pairs {
+            let id = self.id("pcx-0", 16)?;
+            if active {
+                let cidr = |sites: &[Site], (s, v): (usize, usize)| {
+                    sites.get(s).and_then(|site| site.vpcs.get(v)).map(|vpc| vpc.cidr.clone()).unwrap_or_default()
+                };
+                let (requester_cidr, accepter_cidr) = (cidr(sites, requester), cidr(sites, accepter));
+                vpc_mut(sites, requester.0, requester.1)?.peer_routes.push((accepter_cidr, id.clone()));
+                vpc_mut(sites, accepter.0, accepter.1)?.peer_routes.push((requester_cidr, id.clone()));
+            }
+            let created = BASE_TIME - self.between(30 * DAY, 400 * DAY);
+            out.peerings.push(Peering { id, requester, accepter, active, created });
+        }
+        Ok(out)
+    }
+}
+
+fn vpc_mut(sites: &mut [Site], s: usize, v: usize) -> Result<&mut Vpc> {
+    sites
+        .get_mut(s)
+        .and_then(|site| site.vpcs.get_mut(v))
+        .ok_or_else(|| InventoryError::permanent(format!("generated estate: no VPC #{v} in site #{s}")))
+}
+
+/// The port the web and API tiers serve on behind their load balancers (their groups allow it from
+/// the load balancers' groups).
+const TARGET_PORT: i64 = 8080;
+
+/// `…:targetgroup/<name>/<id>` → `<name>`.
+fn target_group_name(arn: &str) -> &str {
+    arn.split_once(":targetgroup/").and_then(|(_, tail)| tail.split('/').next()).unwrap_or_default()
 }
 
 fn cluster_or(cluster: &Option<String>) -> String {
@@ -1987,7 +2406,7 @@ fn page_size(table: &Table) -> usize {
         | "route53.list-hosted-zones"
         | "cloudfront.list-distributions" => 100,
         "guardduty.get-findings" => 50,
-        "elbv2.describe-load-balancers" => 400,
+        "elbv2.describe-load-balancers" | "elbv2.describe-target-groups" => 400,
         "route53.list-resource-record-sets" => 300,
         _ => 1000,
     }
@@ -2122,6 +2541,13 @@ impl Estate {
         self.sites.iter().position(|s| s.account == account && s.region == region)
     }
 
+    /// The instances registered with a load balancer's target group: its tier (web behind the
+    /// internet-facing one, API behind the internal one) in its VPC.
+    fn targets_of<'a>(&'a self, lb: &'a LoadBalancer) -> impl Iterator<Item = &'a Instance> + 'a {
+        let tier = if lb.internet_facing { Role::Web } else { Role::Api };
+        self.instances.iter().filter(move |i| i.site == lb.site && i.vpc == lb.vpc && i.role == tier)
+    }
+
     fn account_of_site(&self, site: usize) -> Result<&Account> {
         let site = at(&self.sites, site, "site")?;
         at(&self.accounts, site.account, "account")
@@ -2222,7 +2648,77 @@ impl Estate {
             ),
             dangling_dns_records: sorted(dangling),
             counts: all_counts,
+            network: self.network_truth(),
         }
+    }
+
+    fn network_truth(&self) -> NetworkTruth {
+        let vpc_id = |(s, v): (usize, usize)| {
+            self.sites.get(s).and_then(|site| site.vpcs.get(v)).map(|vpc| vpc.id.clone()).unwrap_or_default()
+        };
+        let mut load_balancers: Vec<LoadBalancerTruth> = self
+            .balancers
+            .iter()
+            .enumerate()
+            .map(|(l, lb)| {
+                let mut targets: Vec<String> = self.targets_of(lb).map(|i| i.id.clone()).collect();
+                targets.sort();
+                let mut interfaces: Vec<String> =
+                    self.network.balancers.get(l).into_iter().flatten().map(|m| m.eni.clone()).collect();
+                interfaces.sort();
+                LoadBalancerTruth {
+                    arn: lb.arn.clone(),
+                    dns_name: lb.dns_name.clone(),
+                    internet_facing: lb.internet_facing,
+                    target_group_arn: lb.target_group.clone(),
+                    targets,
+                    interfaces,
+                }
+            })
+            .collect();
+        load_balancers.sort_by(|a, b| a.arn.cmp(&b.arn));
+        let database_interfaces =
+            self.databases.iter().zip(&self.network.databases).map(|(d, m)| (d.id.clone(), m.eni.clone())).collect();
+        let mut elastic_ips: Vec<ElasticIpTruth> = Vec::new();
+        for nat in self.sites.iter().flat_map(|s| &s.vpcs).flat_map(|v| &v.nats) {
+            elastic_ips.push(ElasticIpTruth {
+                allocation_id: nat.allocation.clone(),
+                public_ip: dotted(nat.public_ip),
+                network_interface_id: Some(nat.eni.clone()),
+            });
+        }
+        for instance in &self.instances {
+            if let (Some((allocation, _)), Some(ip)) =
+                (self.network.instance_eips.get(&instance.id), instance.public_ip)
+            {
+                elastic_ips.push(ElasticIpTruth {
+                    allocation_id: allocation.clone(),
+                    public_ip: dotted(ip),
+                    network_interface_id: Some(instance.eni.clone()),
+                });
+            }
+        }
+        for (allocation, ip) in self.network.spare_eips.iter().flatten() {
+            elastic_ips.push(ElasticIpTruth {
+                allocation_id: allocation.clone(),
+                public_ip: dotted(*ip),
+                network_interface_id: None,
+            });
+        }
+        elastic_ips.sort_by(|a, b| a.allocation_id.cmp(&b.allocation_id));
+        let mut peerings: Vec<PeeringTruth> = self
+            .network
+            .peerings
+            .iter()
+            .map(|p| PeeringTruth {
+                id: p.id.clone(),
+                requester_vpc_id: vpc_id(p.requester),
+                accepter_vpc_id: vpc_id(p.accepter),
+                status: if p.active { "active" } else { "pending-acceptance" }.to_owned(),
+            })
+            .collect();
+        peerings.sort_by(|a, b| a.id.cmp(&b.id));
+        NetworkTruth { load_balancers, database_interfaces, elastic_ips, peerings }
     }
 }
 
@@ -2605,6 +3101,25 @@ impl Gen {
                 }));
             }
         }
+        // The interfaces RDS and Elastic Load Balancing create for their databases and nodes.
+        let main_vpc = at(&site.vpcs, 0, "VPC")?;
+        let db_groups = group_refs(main_vpc.group("rds").or_else(|| main_vpc.group("default")));
+        for (d, db) in estate.databases.iter().enumerate().filter(|(_, db)| db.site == s) {
+            let interface = at(&estate.network.databases, d, "database interface")?;
+            let created = db.created;
+            let managed = Managed { requester: "amazon-rds", description: "RDSNetworkInterface".into(), created };
+            interfaces.push(managed_interface_json(interface, main_vpc, owner, region, &db_groups, &managed)?);
+        }
+        for (l, lb) in estate.balancers.iter().enumerate().filter(|(_, lb)| lb.site == s) {
+            let vpc = at(&site.vpcs, lb.vpc, "VPC")?;
+            let groups = group_refs(vpc.group(if lb.internet_facing { "alb-public" } else { "alb-internal" }));
+            // `ELB app/<name>/<id>`: the load balancer's ARN after `loadbalancer/`.
+            let description = format!("ELB {}", lb.arn.split_once(":loadbalancer/").map_or("", |(_, tail)| tail));
+            let managed = Managed { requester: "amazon-elb", description, created: lb.created };
+            for interface in at(&estate.network.balancers, l, "load balancer interfaces")? {
+                interfaces.push(managed_interface_json(interface, vpc, owner, region, &groups, &managed)?);
+            }
+        }
         let pages = self.paged(&ec2i::NETWORK_INTERFACES, interfaces);
         w.pages(&dir, &ec2i::NETWORK_INTERFACES, pages)?;
 
@@ -2700,6 +3215,16 @@ impl Gen {
             let pages = self.paged(table, records);
             w.pages(&dir, table, pages)?;
         }
+        let peerings = estate
+            .network
+            .peerings
+            .iter()
+            .filter(|p| p.requester.0 == s || p.accepter.0 == s)
+            .map(|p| peering_json(estate, p))
+            .collect::<Result<Vec<_>>>()?;
+        let pages = self.paged(&net::VPC_PEERING_CONNECTIONS, peerings);
+        w.pages(&dir, &net::VPC_PEERING_CONNECTIONS, pages)?;
+        w.single(&dir, &net::ADDRESSES, None, &json!({"Addresses": addresses_json(estate, s, site, owner)?}))?;
         let lists = site
             .prefix_lists
             .iter()
@@ -2798,17 +3323,13 @@ impl Gen {
                 json!({"Primary": false, "PrivateDnsName": private_dns(*ip, region), "PrivateIpAddress": dotted(*ip)}),
             );
         }
-        let public_dns = instance.public_ip.map(|ip| {
-            let dashed = dotted(ip).replace('.', "-");
-            if region == "us-east-1" {
-                format!("ec2-{dashed}.compute-1.amazonaws.com")
-            } else {
-                format!("ec2-{dashed}.{region}.compute.amazonaws.com")
-            }
-        });
+        let public_dns = instance.public_ip.map(|ip| public_dns(ip, region));
+        // An Elastic IP's owner is the account; an address assigned at launch is Amazon's.
+        let eip = estate.network.instance_eips.get(&instance.id);
+        let ip_owner = if eip.is_some() { owner } else { "amazon" };
         let association = instance
             .public_ip
-            .map(|ip| json!({"IpOwnerId": "amazon", "PublicDnsName": public_dns, "PublicIp": dotted(ip)}));
+            .map(|ip| json!({"IpOwnerId": ip_owner, "PublicDnsName": public_dns, "PublicIp": dotted(ip)}));
         if let (Some(association), Some(first)) = (&association, addresses.first_mut()) {
             first["Association"] = association.clone();
         }
@@ -2903,7 +3424,157 @@ impl Gen {
         interface["AvailabilityZone"] = json!(subnet.az);
         interface["RequesterManaged"] = json!(false);
         interface["TagSet"] = json!([]);
+        // (DescribeNetworkInterfaces also names the Elastic IP's allocation and association.)
+        if let (Some((allocation, association)), Some(_)) = (eip, instance.public_ip) {
+            interface["Association"]["AllocationId"] = json!(allocation);
+            interface["Association"]["AssociationId"] = json!(association);
+        }
         Ok((record, interface))
+    }
+}
+
+/// Either side of a peering as DescribeVpcPeeringConnections prints it (a pending request's
+/// accepter shows no CIDR yet).
+fn peering_side(estate: &Estate, (s, v): (usize, usize), with_cidr: bool) -> Result<Value> {
+    let site = at(&estate.sites, s, "site")?;
+    let vpc = at(&site.vpcs, v, "VPC")?;
+    let mut side = json!({"OwnerId": estate.account_of_site(s)?.id, "Region": site.region, "VpcId": vpc.id});
+    if with_cidr {
+        side["CidrBlock"] = json!(vpc.cidr);
+        side["CidrBlockSet"] = json!([{"CidrBlock": vpc.cidr}]);
+        side["PeeringOptions"] = json!({"AllowDnsResolutionFromRemoteVpc": false,
+                                        "AllowEgressFromLocalClassicLinkToRemoteVpc": false,
+                                        "AllowEgressFromLocalVpcToRemoteClassicLink": false});
+    }
+    Ok(side)
+}
+
+fn peering_json(estate: &Estate, peering: &Peering) -> Result<Value> {
+    let accepter_account = estate.account_of_site(peering.accepter.0)?.id.clone();
+    let name = format!(
+        "{}-to-{}",
+        at(&at(&estate.sites, peering.requester.0, "site")?.vpcs, peering.requester.1, "VPC")?.name,
+        at(&at(&estate.sites, peering.accepter.0, "site")?.vpcs, peering.accepter.1, "VPC")?.name
+    );
+    let mut record = json!({
+        "AccepterVpcInfo": peering_side(estate, peering.accepter, peering.active)?,
+        "RequesterVpcInfo": peering_side(estate, peering.requester, true)?,
+        "Status": if peering.active {
+            json!({"Code": "active", "Message": "Active"})
+        } else {
+            json!({"Code": "pending-acceptance", "Message": format!("Pending Acceptance by {accepter_account}")})
+        },
+        "Tags": aws_tags(&[("Name", &name)]),
+        "VpcPeeringConnectionId": peering.id,
+    });
+    if !peering.active {
+        // An unanswered request expires a week after it was made.
+        record["ExpirationTime"] = json!(aws_time(peering.created + 7 * DAY));
+    }
+    Ok(record)
+}
+
+/// The Elastic IPs of one site: the NAT gateways', the bastions' and the spare ones.
+fn addresses_json(estate: &Estate, s: usize, site: &Site, owner: &str) -> Result<Vec<Value>> {
+    let region = site.region.as_str();
+    let mut out = Vec::new();
+    for vpc in &site.vpcs {
+        for nat in &vpc.nats {
+            out.push(json!({
+                "AllocationId": nat.allocation, "AssociationId": nat.association, "Domain": "vpc",
+                "NetworkBorderGroup": region, "NetworkInterfaceId": nat.eni, "NetworkInterfaceOwnerId": owner,
+                "PrivateIpAddress": dotted(nat.private_ip), "PublicIp": dotted(nat.public_ip), "PublicIpv4Pool": "amazon",
+                "Tags": aws_tags(&[("Name", &format!("{}-nat", vpc.name))]),
+            }));
+        }
+    }
+    for instance in estate.instances.iter().filter(|i| i.site == s) {
+        if let (Some((allocation, association)), Some(ip)) =
+            (estate.network.instance_eips.get(&instance.id), instance.public_ip)
+        {
+            out.push(json!({
+                "AllocationId": allocation, "AssociationId": association, "Domain": "vpc", "InstanceId": instance.id,
+                "NetworkBorderGroup": region, "NetworkInterfaceId": instance.eni, "NetworkInterfaceOwnerId": owner,
+                "PrivateIpAddress": dotted(instance.private_ip), "PublicIp": dotted(ip), "PublicIpv4Pool": "amazon",
+                "Tags": aws_tags(&[("Name", &instance.name)]),
+            }));
+        }
+    }
+    let account = estate.account_of_site(s)?;
+    for (allocation, ip) in at(&estate.network.spare_eips, s, "spare addresses")? {
+        out.push(json!({
+            "AllocationId": allocation, "Domain": "vpc", "NetworkBorderGroup": region, "PublicIp": dotted(*ip),
+            "PublicIpv4Pool": "amazon", "Tags": aws_tags(&[("Name", &format!("{}-reserved", account.name))]),
+        }));
+    }
+    Ok(out)
+}
+
+/// The `Groups` member of an interface: the group's id and name, when there is a group.
+fn group_refs(group: Option<&Group>) -> Vec<Value> {
+    group.map(|g| json!({"GroupId": g.id, "GroupName": g.name})).into_iter().collect()
+}
+
+/// Who manages an interface: the service's requester id, the description it writes, and when it
+/// attached the interface.
+struct Managed {
+    requester: &'static str,
+    description: String,
+    created: i64,
+}
+
+/// A service-managed interface as DescribeNetworkInterfaces prints it: requester-managed, attached
+/// by the service (no instance), with an address assigned by Amazon when it is public.
+fn managed_interface_json(
+    interface: &ManagedInterface,
+    vpc: &Vpc,
+    owner: &str,
+    region: &str,
+    groups: &[Value],
+    managed: &Managed,
+) -> Result<Value> {
+    let subnet = at(&vpc.subnets, interface.subnet, "subnet")?;
+    let dns = private_dns(interface.private_ip, region);
+    let ip = dotted(interface.private_ip);
+    let mut primary = json!({"Primary": true, "PrivateDnsName": dns, "PrivateIpAddress": ip});
+    let mut record = json!({
+        "Attachment": {"AttachTime": aws_time(managed.created), "AttachmentId": interface.attachment, "DeleteOnTermination": false,
+                       "DeviceIndex": 1, "InstanceOwnerId": managed.requester, "NetworkCardIndex": 0, "Status": "attached"},
+        "AvailabilityZone": subnet.az,
+        "Description": managed.description,
+        "Groups": groups,
+        "InterfaceType": "interface",
+        "Ipv6Addresses": [],
+        "MacAddress": mac_text(&interface.mac, ":"),
+        "NetworkInterfaceId": interface.eni,
+        "OwnerId": owner,
+        "PrivateDnsName": dns,
+        "PrivateIpAddress": ip,
+        "RequesterId": managed.requester,
+        "RequesterManaged": true,
+        "SourceDestCheck": true,
+        "Status": "in-use",
+        "SubnetId": subnet.id,
+        "TagSet": [],
+        "VpcId": vpc.id,
+    });
+    if let Some(public) = interface.public_ip {
+        let association =
+            json!({"IpOwnerId": "amazon", "PublicDnsName": public_dns(public, region), "PublicIp": dotted(public)});
+        primary["Association"] = association.clone();
+        record["Association"] = association;
+    }
+    record["PrivateIpAddresses"] = json!([primary]);
+    Ok(record)
+}
+
+/// The public hostname EC2 gives a public address in a region.
+fn public_dns(ip: u32, region: &str) -> String {
+    let dashed = dotted(ip).replace('.', "-");
+    if region == "us-east-1" {
+        format!("ec2-{dashed}.compute-1.amazonaws.com")
+    } else {
+        format!("ec2-{dashed}.{region}.compute.amazonaws.com")
     }
 }
 
@@ -2981,7 +3652,32 @@ fn rule_json(rule: &Rule, group: &Group, owner: &str, region: &str) -> Value {
 
 fn acl_json(acl: &NetworkAcl, owner: &str, vpc_id: &str) -> Value {
     let mut entries = Vec::new();
-    for egress in [true, false] {
+    if let Some(restricted) = &acl.restricted {
+        let entry = |egress: bool, number: i64, action: &str, cidr: &str, ports: Option<(i64, i64)>| {
+            let mut e = json!({"CidrBlock": cidr, "Egress": egress, "Protocol": if ports.is_some() { "6" } else { "-1" },
+                               "RuleAction": action, "RuleNumber": number});
+            if let Some((from, to)) = ports {
+                e["PortRange"] = json!({"From": from, "To": to});
+            }
+            e
+        };
+        let vpc = restricted.vpc_cidr.as_str();
+        entries.push(entry(true, 100, "allow", vpc, None));
+        if !restricted.vpc_only_egress {
+            entries.push(entry(true, 110, "allow", "0.0.0.0/0", Some((443, 443))));
+        }
+        entries.push(entry(true, 32767, "deny", "0.0.0.0/0", None));
+        if let Some(denied) = &restricted.denied {
+            entries.push(entry(false, 90, "deny", denied, None));
+        }
+        entries.push(entry(false, 100, "allow", vpc, None));
+        // Replies to the subnets' own outbound HTTPS.
+        entries.push(entry(false, 110, "allow", "0.0.0.0/0", Some((1024, 65535))));
+        entries.push(entry(false, 32767, "deny", "0.0.0.0/0", None));
+    }
+    // The other ACLs allow everything both ways (the production public one denies RDP first).
+    let open_sides: &[bool] = if acl.restricted.is_some() { &[] } else { &[true, false] };
+    for &egress in open_sides {
         if acl.deny_rdp && !egress {
             entries.push(json!({"CidrBlock": "0.0.0.0/0", "Egress": false, "Protocol": "6", "PortRange": {"From": 3389, "To": 3389},
                                 "RuleAction": "deny", "RuleNumber": 90}));
@@ -3013,6 +3709,12 @@ fn route_table_json(table: &RouteTable, owner: &str, vpc: &Vpc, lists: &[PrefixL
         routes.push(
             json!({"DestinationCidrBlock": "0.0.0.0/0", *kind: target, "Origin": "CreateRoute", "State": "active"}),
         );
+    }
+    if !table.main {
+        for (cidr, peering) in &vpc.peer_routes {
+            routes.push(json!({"DestinationCidrBlock": cidr, "Origin": "CreateRoute", "State": "active",
+                               "VpcPeeringConnectionId": peering}));
+        }
     }
     // Private subnets reach S3 through the gateway endpoint (a route to the S3 prefix list).
     if table.default_route.as_ref().is_some_and(|(kind, _)| *kind == "NatGatewayId") {
@@ -3053,10 +3755,13 @@ impl Gen {
         for db in estate.databases.iter().filter(|d| d.site == s) {
             let port = if db.engine == "postgres" { 5432 } else { 3306 };
             let tags = aws_tags(&[("Environment", env), ("Application", db.id.split('-').nth(1).unwrap_or("app"))]);
+            // A publicly accessible database's subnet group is the public subnets (its interface
+            // sits in the first, zone a), any other's the private ones.
             let subnets: Vec<Value> = vpc
                 .subnets
                 .iter()
-                .filter(|x| !x.public)
+                .take(STANDARD_SUBNETS)
+                .filter(|x| x.public == db.public)
                 .map(|x| json!({"SubnetAvailabilityZone": {"Name": x.az}, "SubnetIdentifier": x.id, "SubnetStatus": "Active"}))
                 .collect();
             let mut record = json!({
@@ -3069,7 +3774,7 @@ impl Gen {
                 "DBInstanceClass": db.class,
                 "DBInstanceIdentifier": db.id,
                 "DBInstanceStatus": "available",
-                "DBSubnetGroup": {"DBSubnetGroupName": format!("{}-db", vpc.name), "SubnetGroupStatus": "Complete", "Subnets": subnets, "VpcId": vpc.id},
+                "DBSubnetGroup": {"DBSubnetGroupName": format!("{}-db{}", vpc.name, if db.public { "-public" } else { "" }), "SubnetGroupStatus": "Complete", "Subnets": subnets, "VpcId": vpc.id},
                 "DbiResourceId": db.resource_id,
                 "DeletionProtection": db.deletion_protection,
                 "Endpoint": {"Address": format!("{}.{}.{region}.rds.amazonaws.com", db.id, db.resource_id[3..15].to_lowercase()), "HostedZoneId": "Z2R2ITUGPM61AM", "Port": port},
@@ -3141,13 +3846,14 @@ impl Gen {
 
     fn write_elb(&mut self, estate: &Estate, s: usize, site: &Site, dir: &Path, w: &mut Writer) -> Result<()> {
         use aws::elb;
-        let vpc = at(&site.vpcs, 0, "VPC")?;
         let mut balancers = Vec::new();
         for lb in estate.balancers.iter().filter(|lb| lb.site == s) {
+            let vpc = at(&site.vpcs, lb.vpc, "VPC")?;
             let group = vpc.group(if lb.internet_facing { "alb-public" } else { "alb-internal" });
             let zones: Vec<Value> = vpc
                 .subnets
                 .iter()
+                .take(STANDARD_SUBNETS)
                 .filter(|x| x.public == lb.internet_facing)
                 .map(|x| json!({"LoadBalancerAddresses": [], "SubnetId": x.id, "ZoneName": x.az}))
                 .collect();
@@ -3190,6 +3896,46 @@ impl Gen {
                 listeners.push(json!({"DefaultActions": forward, "ListenerArn": listener_arn(80, self.hex(16)), "LoadBalancerArn": lb.arn, "Port": 80, "Protocol": "HTTP"}));
             }
             w.single(dir, &elb::LISTENERS, Some(&lb.arn), &json!({ "Listeners": listeners }))?;
+        }
+        // One target group per load balancer (what its listeners forward to), registered with the
+        // instances of its tier in its VPC on the application port.
+        let mut groups = Vec::new();
+        for lb in estate.balancers.iter().filter(|lb| lb.site == s) {
+            let vpc = at(&site.vpcs, lb.vpc, "VPC")?;
+            groups.push(json!({
+                "HealthCheckEnabled": true,
+                "HealthCheckIntervalSeconds": 30,
+                "HealthCheckPath": "/healthz",
+                "HealthCheckPort": "traffic-port",
+                "HealthCheckProtocol": "HTTP",
+                "HealthCheckTimeoutSeconds": 5,
+                "HealthyThresholdCount": 5,
+                "IpAddressType": "ipv4",
+                "LoadBalancerArns": [lb.arn],
+                "Matcher": {"HttpCode": "200"},
+                "Port": TARGET_PORT,
+                "Protocol": "HTTP",
+                "ProtocolVersion": "HTTP1",
+                "TargetGroupArn": lb.target_group,
+                "TargetGroupName": target_group_name(&lb.target_group),
+                "TargetType": "instance",
+                "UnhealthyThresholdCount": 2,
+                "VpcId": vpc.id,
+            }));
+        }
+        let pages = self.paged(&elb::TARGET_GROUPS, groups);
+        w.pages(dir, &elb::TARGET_GROUPS, pages)?;
+        for lb in estate.balancers.iter().filter(|lb| lb.site == s) {
+            let targets: Vec<Value> = estate
+                .targets_of(lb)
+                .map(|i| {
+                    let zone = site.vpcs.get(i.vpc).and_then(|v| v.subnets.get(i.subnet)).map(|x| x.az.clone());
+                    json!({"HealthCheckPort": TARGET_PORT.to_string(),
+                           "Target": {"AvailabilityZone": zone, "Id": i.id, "Port": TARGET_PORT},
+                           "TargetHealth": {"State": "healthy"}})
+                })
+                .collect();
+            w.single(dir, &elb::TARGET_HEALTH, Some(&lb.target_group), &json!({"TargetHealthDescriptions": targets}))?;
         }
         Ok(())
     }
@@ -3328,7 +4074,7 @@ impl Gen {
             let region = estate.sites.get(lb.site).map_or("", |s| s.region.as_str());
             let label = if lb.internet_facing { "www" } else { "api-internal" };
             public_records.push(json!({
-                "Name": format!("{label}.{}.{zone_name}", short_region(region)),
+                "Name": format!("{label}{}.{}.{zone_name}", lb.label, short_region(region)),
                 "Type": "A",
                 "AliasTarget": {"HostedZoneId": "Z35SXDOTRQ7X7K", "DNSName": format!("dualstack.{}.", lb.dns_name), "EvaluateTargetHealth": true},
             }));
@@ -3612,7 +4358,7 @@ impl Gen {
             }
             for lb in &web {
                 let region = estate.sites.get(lb.site).map_or(String::new(), |s| short_region(&s.region));
-                records.push((format!("app-{region}.{apex}"), "CNAME", lb.dns_name.clone(), true, 1));
+                records.push((format!("app-{region}{}.{apex}", lb.label), "CNAME", lb.dns_name.clone(), true, 1));
             }
             for instance in estate
                 .instances

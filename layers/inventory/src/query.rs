@@ -6,7 +6,7 @@ use deadpool_postgres::Pool;
 use serde::Serialize;
 use serde_json::Value;
 
-/// The canonical views (migration V006), with what each answers.
+/// The canonical views (migrations V006 to V008), with what each answers.
 pub const VIEWS: &[(&str, &str)] = &[
     ("unprotected_hosts", "live instances without a working Falcon sensor, with the reason"),
     ("edr_coverage", "EDR coverage over live instances, per account and in total"),
@@ -28,6 +28,10 @@ pub const VIEWS: &[(&str, &str)] = &[
         "internet-reachable resources with protocol, ports, how (public address or load balancer) and evidence",
     ),
     ("dangling_references", "rules and routes naming groups, prefix lists or gateways the snapshot does not hold"),
+    (
+        "dns_bridge",
+        "Cloudflare and Route 53 names with the AWS resource and network node behind them; dangling names flagged",
+    ),
     ("snapshots", "inventory snapshots with their status and failed collector runs"),
     ("shape_changes", "vendor record shapes that changed between snapshots"),
 ];

@@ -19,6 +19,9 @@ fn tag(key: &str, value: &str) -> aws_sdk_ec2::types::Tag {
 }
 
 struct Network {
+    vpc: String,
+    /// Two subnets in two zones (a load balancer needs two).
+    subnets: [String; 2],
     instance: String,
     web_sg: String,
     admin_sg: String,
@@ -34,17 +37,20 @@ async fn network(config: &aws_config::SdkConfig, name: &str) -> Network {
     use aws_sdk_ec2::types::{IpPermission, PrefixListId, ResourceType, TagSpecification, UserIdGroupPair};
     let ec2 = aws_sdk_ec2::Client::new(config);
     let vpc = ec2.create_vpc().cidr_block("10.1.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
-    let subnet = ec2
-        .create_subnet()
-        .vpc_id(&vpc)
-        .cidr_block("10.1.1.0/24")
-        .send()
-        .await
-        .unwrap()
-        .subnet
-        .unwrap()
-        .subnet_id
-        .unwrap();
+    let region = config.region().unwrap().to_string();
+    let mut subnets = Vec::new();
+    for (cidr, zone) in [("10.1.1.0/24", "a"), ("10.1.2.0/24", "b")] {
+        let created = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(cidr)
+            .availability_zone(format!("{region}{zone}"))
+            .send()
+            .await
+            .unwrap();
+        subnets.push(created.subnet.unwrap().subnet_id.unwrap());
+    }
+    let subnet = subnets[0].clone();
     let sg = |n: &'static str| {
         let ec2 = ec2.clone();
         let vpc = vpc.clone();
@@ -125,7 +131,8 @@ async fn network(config: &aws_config::SdkConfig, name: &str) -> Network {
         .remove(0)
         .instance_id
         .unwrap();
-    Network { instance, web_sg, admin_sg, prefix_list, nacl, route_table, igw }
+    let subnets = [subnets[0].clone(), subnets[1].clone()];
+    Network { vpc, subnets, instance, web_sg, admin_sg, prefix_list, nacl, route_table, igw }
 }
 
 async fn buckets(config: &aws_config::SdkConfig, prefix: &str, region: &str) {
@@ -249,25 +256,30 @@ async fn two_accounts_two_regions() {
         .await
         .unwrap();
 
-    // ELB with a listener, in the home account's us-east-1.
+    // ELB with a listener forwarding to a target group of two instances, in the home account's
+    // us-east-1 VPC.
     let ec2 = aws_sdk_ec2::Client::new(&home_east);
-    let subnets: Vec<String> = ec2
-        .describe_subnets()
-        .filters(aws_sdk_ec2::types::Filter::builder().name("default-for-az").values("true").build())
+    let second_instance = ec2
+        .run_instances()
+        .image_id(IMAGE)
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .subnet_id(&home_net.subnets[1])
+        .security_group_ids(&home_net.web_sg)
         .send()
         .await
         .unwrap()
-        .subnets
+        .instances
         .unwrap()
-        .into_iter()
-        .filter_map(|s| s.subnet_id)
-        .take(2)
-        .collect();
+        .remove(0)
+        .instance_id
+        .unwrap();
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&home_east);
     let lb_arn = elb
         .create_load_balancer()
         .name("web")
-        .set_subnets(Some(subnets))
+        .set_subnets(Some(home_net.subnets.to_vec()))
         .send()
         .await
         .unwrap()
@@ -280,8 +292,8 @@ async fn two_accounts_two_regions() {
         .create_target_group()
         .name("web-tg")
         .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
-        .port(80)
-        .vpc_id(ec2.describe_vpcs().send().await.unwrap().vpcs.unwrap()[0].vpc_id.clone().unwrap())
+        .port(8080)
+        .vpc_id(&home_net.vpc)
         .send()
         .await
         .unwrap()
@@ -290,6 +302,51 @@ async fn two_accounts_two_regions() {
         .remove(0)
         .target_group_arn
         .unwrap();
+    {
+        use aws_sdk_elasticloadbalancingv2::types::TargetDescription;
+        let target = |id: &str, port: i32| TargetDescription::builder().id(id).port(port).build();
+        elb.register_targets()
+            .target_group_arn(&tg_arn)
+            .targets(target(&home_net.instance, 8080))
+            .targets(target(&second_instance, 8081))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    // Elastic IPs in the home account's us-east-1: one on the first instance, one spare.
+    let associated = ec2.allocate_address().domain(aws_sdk_ec2::types::DomainType::Vpc).send().await.unwrap();
+    let spare = ec2.allocate_address().domain(aws_sdk_ec2::types::DomainType::Vpc).send().await.unwrap();
+    let association = ec2
+        .associate_address()
+        .allocation_id(associated.allocation_id().unwrap())
+        .instance_id(&home_net.instance)
+        .send()
+        .await
+        .unwrap()
+        .association_id
+        .unwrap();
+    let described = ec2.describe_instances().instance_ids(&home_net.instance).send().await.unwrap();
+    let home_interface = &described.reservations()[0].instances()[0].network_interfaces()[0];
+    let (home_eni, home_private_ip) = (
+        home_interface.network_interface_id().unwrap().to_owned(),
+        home_interface.private_ip_address().unwrap().to_owned(),
+    );
+
+    // An accepted peering between the home VPC and a second VPC of the same account and region.
+    let peer_vpc = ec2.create_vpc().cidr_block("10.2.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
+    let peering = ec2
+        .create_vpc_peering_connection()
+        .vpc_id(&home_net.vpc)
+        .peer_vpc_id(&peer_vpc)
+        .send()
+        .await
+        .unwrap()
+        .vpc_peering_connection
+        .unwrap()
+        .vpc_peering_connection_id
+        .unwrap();
+    ec2.accept_vpc_peering_connection().vpc_peering_connection_id(&peering).send().await.unwrap();
     elb.create_listener()
         .load_balancer_arn(&lb_arn)
         .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
@@ -533,6 +590,85 @@ async fn two_accounts_two_regions() {
     // ELB listener under its load balancer; CloudFront; Route 53 records under their zone.
     let listeners = rows(&db, &format!("SELECT port FROM elb_listeners WHERE load_balancer_arn = '{lb_arn}'")).await;
     assert_eq!(listeners.iter().map(|r| r.get::<_, Option<i64>>(0)).collect::<Vec<_>>(), vec![Some(80)]);
+
+    // The target group with its load balancer, and its two registered targets.
+    let groups = rows(&db, "SELECT account_id, region, target_group_arn, name, protocol, port, vpc_id, target_type, load_balancer_arns FROM elb_target_groups").await;
+    assert_eq!(groups.len(), 1);
+    assert_eq!((groups[0].get::<_, String>(0), groups[0].get::<_, String>(1)), (HOME.into(), EAST.into()));
+    assert_eq!(groups[0].get::<_, Option<String>>(2).as_deref(), Some(tg_arn.as_str()));
+    assert_eq!(groups[0].get::<_, Option<String>>(3).as_deref(), Some("web-tg"));
+    assert_eq!(groups[0].get::<_, Option<String>>(4).as_deref(), Some("HTTP"));
+    assert_eq!(groups[0].get::<_, Option<i64>>(5), Some(8080));
+    assert_eq!(groups[0].get::<_, Option<String>>(6).as_deref(), Some(home_net.vpc.as_str()));
+    assert_eq!(groups[0].get::<_, Option<String>>(7).as_deref(), Some("instance"));
+    assert_eq!(groups[0].get::<_, Option<Vec<String>>>(8), Some(vec![lb_arn.clone()]));
+    let targets = rows(&db, "SELECT target_group_arn, target_id, port FROM elb_target_health ORDER BY port").await;
+    assert_eq!(
+        targets
+            .iter()
+            .map(|r| (
+                r.get::<_, Option<String>>(0).unwrap(),
+                r.get::<_, Option<String>>(1).unwrap(),
+                r.get::<_, Option<i64>>(2)
+            ))
+            .collect::<Vec<_>>(),
+        vec![
+            (tg_arn.clone(), home_net.instance.clone(), Some(8080)),
+            (tg_arn.clone(), second_instance.clone(), Some(8081))
+        ]
+    );
+
+    // Elastic IPs: the associated one names the instance, its interface and the association.
+    let addresses = rows(&db, "SELECT account_id, region, allocation_id, host(public_ip), instance_id, network_interface_id, association_id, domain, host(private_ip) FROM ec2_addresses ORDER BY association_id NULLS LAST").await;
+    let address = |r: &tokio_postgres::Row| (0..9).map(|c| r.get::<_, Option<String>>(c)).collect::<Vec<_>>();
+    let some = |v: &str| Some(v.to_owned());
+    assert_eq!(
+        addresses.iter().map(address).collect::<Vec<_>>(),
+        vec![
+            vec![
+                some(HOME),
+                some(EAST),
+                associated.allocation_id.clone(),
+                associated.public_ip.clone(),
+                some(&home_net.instance),
+                some(&home_eni),
+                some(&association),
+                some("vpc"),
+                some(&home_private_ip),
+            ],
+            // moto answers an unassociated address with empty InstanceId and NetworkInterfaceId
+            // (AWS leaves them out); the columns keep what the response says.
+            vec![
+                some(HOME),
+                some(EAST),
+                spare.allocation_id.clone(),
+                spare.public_ip.clone(),
+                some(""),
+                some(""),
+                None,
+                some("vpc"),
+                None,
+            ],
+        ]
+    );
+
+    // The peering, active, as the home account's us-east-1 lists it.
+    let peerings = rows(&db, "SELECT account_id, region, vpc_peering_connection_id, status, requester_vpc_id, requester_owner_id, requester_region, accepter_vpc_id, accepter_owner_id, accepter_region FROM ec2_vpc_peering_connections").await;
+    assert_eq!(
+        peerings.iter().map(|r| (0..10).map(|c| r.get::<_, Option<String>>(c)).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        vec![vec![
+            some(HOME),
+            some(EAST),
+            some(&peering),
+            some("active"),
+            some(&home_net.vpc),
+            some(HOME),
+            some(EAST),
+            some(&peer_vpc),
+            some(HOME),
+            some(EAST),
+        ]]
+    );
     let distributions = rows(&db, "SELECT account_id, region, enabled FROM cloudfront_distributions").await;
     assert_eq!(distributions.len(), 1);
     assert_eq!(

@@ -1,7 +1,7 @@
 //! The fixture estate: reproducible byte for byte, shaped as the table declarations expect, and
 //! loadable into PostgreSQL with every table's row count equal to the truth's.
 
-use secops_inventory::fixtures::{generate, DeviceCase, DeviceStatus, EdrStatus, EstateSpec, MatchedBy};
+use secops_inventory::fixtures::{generate, DeviceCase, DeviceStatus, EdrStatus, EstateSpec, EstateTruth, MatchedBy};
 use secops_inventory::sources;
 use secops_store::testing::TestDb;
 use serde_json::Value;
@@ -262,4 +262,293 @@ async fn the_default_estate_loads_completely_with_the_truths_counts() {
         })
         .count();
     assert_eq!(row.get::<_, i64>(1) as usize, without_instance);
+}
+
+/// Every record of `table` in the folder, each with the `<account>/<region>` folder it is in (the
+/// vendor folder's name for Falcon and Cloudflare) and, for a per-resource call, its parent.
+fn records_of(root: &Path, table: &str) -> Vec<(String, Option<String>, Value)> {
+    let declared = sources::all_tables().into_iter().find(|t| t.name == table).unwrap();
+    let mut out = Vec::new();
+    for path in digest(root).keys() {
+        let name = path.file_stem().unwrap().to_str().unwrap();
+        let folder = path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or_default();
+        let parent = match declared.parent {
+            None if declared.file == name => None,
+            Some(_) if declared.file == folder => Some(name.replace("%2F", "/").replace("%25", "%")),
+            _ => continue,
+        };
+        let place: Vec<&str> = path.iter().map(|c| c.to_str().unwrap()).collect();
+        let place = if place[0] == "aws" { format!("{}/{}", place[1], place[2]) } else { place[0].to_owned() };
+        let text = std::fs::read_to_string(root.join(path)).unwrap();
+        let pages: Vec<Value> = if path.extension().unwrap() == "jsonl" {
+            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        } else {
+            match serde_json::from_str(&text).unwrap() {
+                Value::Array(pages) => pages,
+                page => vec![page],
+            }
+        };
+        for page in &pages {
+            for record in declared.records_of(page) {
+                out.push((place.clone(), parent.clone(), record.clone()));
+            }
+        }
+    }
+    out
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
+}
+
+/// Whether dotted `ip` lies in `cidr` (IPv4).
+fn contains(cidr: &str, ip: &str) -> bool {
+    let (base, bits) = cidr.split_once('/').unwrap();
+    let (base, ip): (std::net::Ipv4Addr, std::net::Ipv4Addr) = (base.parse().unwrap(), ip.parse().unwrap());
+    let mask = u32::MAX.checked_shl(32 - bits.parse::<u32>().unwrap()).unwrap_or(0);
+    u32::from(base) & mask == u32::from(ip) & mask
+}
+
+/// The network files of the default estate agree with each other and with the truth: database
+/// interfaces, target groups and their targets, Elastic IPs, peerings and their routes, and the
+/// DNS names pointing at load balancers and instances.
+#[test]
+fn the_network_files_agree_with_each_other_and_with_the_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth: EstateTruth = generate(&small(), dir.path()).unwrap();
+    let root = dir.path();
+    let interfaces: BTreeMap<String, (String, Value)> = records_of(root, "ec2_network_interfaces")
+        .into_iter()
+        .map(|(place, _, r)| (text(&r["NetworkInterfaceId"]).to_owned(), (place, r)))
+        .collect();
+    let subnets: BTreeMap<String, Value> =
+        records_of(root, "ec2_subnets").into_iter().map(|(_, _, r)| (text(&r["SubnetId"]).to_owned(), r)).collect();
+
+    // Every database has one RDS interface: its groups, a subnet of its subnet group in its zone,
+    // an address in that subnet, and a public address exactly when it is publicly accessible.
+    let databases = records_of(root, "rds_db_instances");
+    assert_eq!(databases.len(), 24);
+    assert_eq!(truth.network.database_interfaces.len(), 24);
+    let rds_interfaces = interfaces.values().filter(|(_, r)| r["RequesterId"] == "amazon-rds").count();
+    assert_eq!(rds_interfaces, 24);
+    let mut public_databases = 0;
+    for (place, _, db) in &databases {
+        let eni = &truth.network.database_interfaces[text(&db["DBInstanceIdentifier"])];
+        let (eni_place, interface) = &interfaces[eni];
+        assert_eq!(eni_place, place);
+        assert_eq!(interface["Description"], "RDSNetworkInterface");
+        assert_eq!(interface["RequesterManaged"], true);
+        let groups: Vec<&str> = interface["Groups"].as_array().unwrap().iter().map(|g| text(&g["GroupId"])).collect();
+        let wanted: Vec<&str> =
+            db["VpcSecurityGroups"].as_array().unwrap().iter().map(|g| text(&g["VpcSecurityGroupId"])).collect();
+        assert_eq!(groups, wanted);
+        assert_eq!(interface["VpcId"], db["DBSubnetGroup"]["VpcId"]);
+        let subnet_id = text(&interface["SubnetId"]);
+        let group_subnets: Vec<&str> =
+            db["DBSubnetGroup"]["Subnets"].as_array().unwrap().iter().map(|s| text(&s["SubnetIdentifier"])).collect();
+        assert!(group_subnets.contains(&subnet_id), "{subnet_id} not in {group_subnets:?}");
+        assert_eq!(interface["AvailabilityZone"], db["AvailabilityZone"]);
+        assert_eq!(subnets[subnet_id]["AvailabilityZone"], db["AvailabilityZone"]);
+        assert!(contains(text(&subnets[subnet_id]["CidrBlock"]), text(&interface["PrivateIpAddress"])));
+        let public = db["PubliclyAccessible"].as_bool().unwrap();
+        assert_eq!(interface.get("Association").is_some(), public, "{eni}");
+        assert_eq!(subnets[subnet_id]["MapPublicIpOnLaunch"], public, "a public database sits in a public subnet");
+        public_databases += usize::from(public);
+    }
+    assert!(public_databases > 0 && public_databases < 24, "{public_databases} public databases");
+
+    // Two load balancers per site (web internet-facing, API internal), one target group each,
+    // registered with its tier's instances on 8080; one interface per zone.
+    let instances: BTreeMap<&str, &secops_inventory::fixtures::InstanceTruth> =
+        truth.instances.iter().map(|i| (i.instance_id.as_str(), i)).collect();
+    let groups = records_of(root, "elb_target_groups");
+    assert_eq!(groups.len(), 12);
+    assert_eq!(truth.network.load_balancers.len(), 12);
+    let health = records_of(root, "elb_target_health");
+    for lb in &truth.network.load_balancers {
+        let group = &groups.iter().find(|(_, _, g)| g["TargetGroupArn"] == lb.target_group_arn.as_str()).unwrap().2;
+        assert_eq!(group["LoadBalancerArns"], serde_json::json!([lb.arn]));
+        assert_eq!(group["Port"], 8080);
+        let mut registered: Vec<&str> = health
+            .iter()
+            .filter(|(_, parent, _)| parent.as_deref() == Some(lb.target_group_arn.as_str()))
+            .map(|(_, _, t)| {
+                assert_eq!(t["Target"]["Port"], 8080);
+                text(&t["Target"]["Id"])
+            })
+            .collect();
+        registered.sort();
+        assert_eq!(registered, lb.targets.iter().map(String::as_str).collect::<Vec<_>>());
+        let tier = if lb.internet_facing { "web" } else { "api" };
+        assert!(!lb.targets.is_empty(), "{} has no targets", lb.arn);
+        for target in &lb.targets {
+            assert_eq!(instances[target.as_str()].role, tier);
+            assert_eq!(instances[target.as_str()].vpc_id, text(&group["VpcId"]));
+        }
+        assert_eq!(lb.interfaces.len(), 3);
+        for eni in &lb.interfaces {
+            let interface = &interfaces[eni].1;
+            assert_eq!(interface["RequesterId"], "amazon-elb");
+            assert!(text(&interface["Description"]).starts_with("ELB app/"));
+            assert_eq!(interface.get("Association").is_some(), lb.internet_facing);
+        }
+    }
+    let total_targets: usize = truth.network.load_balancers.iter().map(|lb| lb.targets.len()).sum();
+    assert_eq!(health.len(), total_targets);
+
+    // Elastic IPs: the NAT gateways' and the bastions' (each on its interface with that address)
+    // and one spare per production region.
+    let addresses = records_of(root, "ec2_addresses");
+    assert_eq!(addresses.len(), truth.network.elastic_ips.len());
+    let spare: Vec<_> = truth.network.elastic_ips.iter().filter(|e| e.network_interface_id.is_none()).collect();
+    assert_eq!(spare.len(), 2, "one spare per production region");
+    for eip in &truth.network.elastic_ips {
+        let record = &addresses.iter().find(|(_, _, a)| a["AllocationId"] == eip.allocation_id.as_str()).unwrap().2;
+        assert_eq!(record["PublicIp"], eip.public_ip.as_str());
+        match &eip.network_interface_id {
+            Some(eni) => {
+                assert_eq!(record["NetworkInterfaceId"], eni.as_str());
+                assert_eq!(interfaces[eni].1["Association"]["PublicIp"], eip.public_ip.as_str());
+                assert_eq!(interfaces[eni].1["Association"]["AllocationId"], eip.allocation_id.as_str());
+            }
+            None => assert!(record.get("AssociationId").is_none()),
+        }
+    }
+    let bastions = truth.instances.iter().filter(|i| i.role == "bastion").count();
+    let nats = records_of(root, "ec2_nat_gateways").len();
+    assert_eq!(truth.network.elastic_ips.len(), nats + bastions + 2);
+
+    // Peerings: listed in both sides' regions; the active one routed both ways, the pending one
+    // not at all.
+    let peerings = records_of(root, "ec2_vpc_peering_connections");
+    assert_eq!(truth.network.peerings.len(), 2);
+    assert_eq!(peerings.len(), 4, "each side lists each peering");
+    let routes: Vec<(String, String)> = records_of(root, "ec2_route_tables")
+        .iter()
+        .flat_map(|(_, _, t)| {
+            let vpc = text(&t["VpcId"]).to_owned();
+            t["Routes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(move |r| r["VpcPeeringConnectionId"].as_str().map(|p| (vpc.clone(), p.to_owned())))
+        })
+        .collect();
+    for peering in &truth.network.peerings {
+        let listed: Vec<&Value> = peerings
+            .iter()
+            .filter(|(_, _, p)| p["VpcPeeringConnectionId"] == peering.id.as_str())
+            .map(|x| &x.2)
+            .collect();
+        assert_eq!(listed.len(), 2);
+        for p in listed {
+            assert_eq!(p["Status"]["Code"], peering.status.as_str());
+            assert_eq!(p["RequesterVpcInfo"]["VpcId"], peering.requester_vpc_id.as_str());
+            assert_eq!(p["AccepterVpcInfo"]["VpcId"], peering.accepter_vpc_id.as_str());
+        }
+        let routed: BTreeSet<&str> = routes.iter().filter(|(_, p)| *p == peering.id).map(|(v, _)| v.as_str()).collect();
+        if peering.status == "active" {
+            let both: BTreeSet<&str> = [peering.requester_vpc_id.as_str(), peering.accepter_vpc_id.as_str()].into();
+            assert_eq!(routed, both);
+        } else {
+            assert_eq!(peering.status, "pending-acceptance");
+            assert!(routed.is_empty());
+        }
+    }
+
+    // Cloudflare: proxied CNAMEs to the web load balancers, A records to instances' public IPs.
+    let dns = records_of(root, "cloudflare_dns_records");
+    let web_dns: BTreeSet<&str> =
+        truth.network.load_balancers.iter().filter(|lb| lb.internet_facing).map(|lb| lb.dns_name.as_str()).collect();
+    let proxied_to_lb = dns
+        .iter()
+        .filter(|(_, _, r)| r["type"] == "CNAME" && r["proxied"] == true && web_dns.contains(text(&r["content"])))
+        .count();
+    // app-<region> for each of the six, and www for development (which has no CloudFront).
+    assert_eq!(proxied_to_lb, 7);
+    let public_ips: BTreeSet<&str> = interfaces
+        .values()
+        .filter(|(_, i)| i["Attachment"]["InstanceId"].is_string())
+        .filter_map(|(_, i)| i["Association"]["PublicIp"].as_str())
+        .collect();
+    let to_instances =
+        dns.iter().filter(|(_, _, r)| r["type"] == "A" && public_ips.contains(text(&r["content"]))).count();
+    assert!(to_instances >= 3, "{to_instances} A records name an instance's public IP");
+}
+
+/// The network benchmark's estate, counted from its files (no database).
+#[test]
+fn the_network_benchmark_has_the_promised_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let truth = generate(&EstateSpec::network_benchmark(), dir.path()).unwrap();
+    let elapsed = started.elapsed();
+    let root = dir.path();
+    let count = |table: &str| records_of(root, table).len();
+    let interfaces = records_of(root, "ec2_network_interfaces");
+    let mut per_vpc: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, _, i) in &interfaces {
+        *per_vpc.entry(text(&i["VpcId"]).to_owned()).or_default() += 1;
+    }
+    let rules = records_of(root, "ec2_security_group_rules");
+    let referencing = rules.iter().filter(|(_, _, r)| r["ReferencedGroupInfo"]["GroupId"].is_string()).count();
+    let prefix_lists = rules.iter().filter(|(_, _, r)| r["PrefixListId"].is_string()).count();
+    let world_open = rules.iter().filter(|(_, _, r)| r["IsEgress"] == false && r["CidrIpv4"] == "0.0.0.0/0").count();
+    let acls = records_of(root, "ec2_network_acls");
+    let denying = acls
+        .iter()
+        .filter(|(_, _, a)| {
+            a["Entries"].as_array().unwrap().iter().any(|e| e["RuleAction"] == "deny" && e["RuleNumber"] != 32767)
+        })
+        .count();
+    let internet_facing =
+        records_of(root, "elb_load_balancers").iter().filter(|(_, _, lb)| lb["Scheme"] == "internet-facing").count();
+    let peerings: BTreeSet<String> = records_of(root, "ec2_vpc_peering_connections")
+        .iter()
+        .map(|(_, _, p)| text(&p["VpcPeeringConnectionId"]).to_owned())
+        .collect();
+    let measured = [
+        ("interfaces", interfaces.len()),
+        ("security groups", count("ec2_security_groups")),
+        ("rules", rules.len()),
+        ("referencing rules", referencing),
+        ("prefix-list rules", prefix_lists),
+        ("world-open ingress rules", world_open),
+        ("subnets", count("ec2_subnets")),
+        ("network ACLs", acls.len()),
+        ("ACLs with deny entries", denying),
+        ("VPCs", count("ec2_vpcs")),
+        ("VPCs with interfaces", per_vpc.len()),
+        // (The 18 application VPCs and the legacy one; realistic VPC-wide rules need ≤ ~500 each.)
+        ("most interfaces in a VPC", per_vpc.values().copied().max().unwrap_or(0)),
+        ("internet-facing load balancers", internet_facing),
+        ("target groups", count("elb_target_groups")),
+        ("registered targets", count("elb_target_health")),
+        ("peerings", peerings.len()),
+    ];
+    eprintln!("network benchmark generated in {elapsed:?}: {measured:?}");
+    assert_eq!(
+        measured.to_vec(),
+        vec![
+            ("interfaces", 5_000),
+            ("security groups", 2_006),
+            ("rules", 20_000),
+            ("referencing rules", 4_943),
+            ("prefix-list rules", 1_258),
+            ("world-open ingress rules", 402),
+            ("subnets", 505),
+            ("network ACLs", 193),
+            ("ACLs with deny entries", 85),
+            ("VPCs", 25),
+            ("VPCs with interfaces", 19),
+            ("most interfaces in a VPC", 479),
+            ("internet-facing load balancers", 18),
+            ("target groups", 36),
+            ("registered targets", 1_834),
+            ("peerings", 4),
+        ]
+    );
+    // The files hold what the truth counted.
+    assert_eq!(truth.counts["ec2_network_interfaces"], interfaces.len() as u64);
+    assert_eq!(truth.counts["ec2_security_group_rules"], rules.len() as u64);
 }
