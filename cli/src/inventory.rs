@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use secops_core::Config;
 use secops_inventory::fixtures::EstateSpec;
+use secops_inventory::network::paths::{self, AttackPath, Mode};
 use secops_inventory::query::{self, DriftWindow, Rows};
 use serde_json::Value;
 
@@ -41,11 +42,19 @@ pub struct QueryArgs {
     /// `drift`: compare consecutive snapshots of the last N days (`30d`).
     #[arg(long, value_parser = parse_days)]
     since: Option<i64>,
-    /// `drift`: compare these two snapshots instead.
-    #[arg(long, requires = "to", conflicts_with = "since")]
-    from: Option<i64>,
+    /// `drift`: compare this snapshot id with --to's instead. `paths`: walk from this host (a node
+    /// id, instance id, DB instance identifier, load balancer ARN or name) instead of showing the
+    /// stored internet-inward ranking.
+    #[arg(long, conflicts_with = "since")]
+    from: Option<String>,
     #[arg(long, requires = "from")]
     to: Option<i64>,
+    /// `paths --from`: how many hops to walk (default 6).
+    #[arg(long)]
+    max_hops: Option<u32>,
+    /// `paths`: the snapshot (default: the current one).
+    #[arg(long)]
+    snapshot: Option<i64>,
     /// `drift`: only changes of this column (e.g. is_public).
     #[arg(long)]
     attribute: Option<String>,
@@ -221,6 +230,16 @@ pub(crate) fn print_network(r: &Value) {
          (secops query exposure / dangling_references)",
         network["reachability_rows"], network["nodes"], network["internet_exposed_nodes"], network["findings"],
     );
+    let paths = &r["attack_paths"];
+    println!(
+        "  attack paths (up to {} hops): {} internet-exposed starts with {} paths to databases, unprotected or \
+         vulnerable hosts; {} threatened hosts with {} (secops query paths)",
+        paths["max_hops"],
+        paths["internet_starts"],
+        paths["internet_paths"],
+        paths["east_west_starts"],
+        paths["east_west_paths"],
+    );
 }
 
 fn print_reconciliation(r: &Value) {
@@ -272,7 +291,14 @@ pub async fn query(config: &Config, args: QueryArgs) -> Result<ExitCode> {
             "drift"
         );
         println!("{:<28} sensor versions by any instance tag (--tag KEY)", "sensor_versions");
+        println!(
+            "{:<28} attack paths: the stored internet-inward ranking, or a walk --from HOST (--max-hops N, --snapshot ID)",
+            "paths"
+        );
         return Ok(ExitCode::SUCCESS);
+    }
+    if args.view == "paths" {
+        return attack_paths(config, &args).await;
     }
     with_pool(config, async |pool| {
         let rows = if args.view == "drift" {
@@ -280,8 +306,12 @@ pub async fn query(config: &Config, args: QueryArgs) -> Result<ExitCode> {
                 .table
                 .as_deref()
                 .context("drift needs --table (an inventory table, e.g. s3_bucket_policy_status)")?;
-            let window = match (args.from, args.to, args.since) {
-                (Some(a), Some(b), _) => DriftWindow::Between(a, b),
+            let window = match (args.from.as_deref(), args.to, args.since) {
+                (Some(a), Some(b), _) => {
+                    let a = a.parse().with_context(|| format!("drift --from takes a snapshot id, not {a:?}"))?;
+                    DriftWindow::Between(a, b)
+                }
+                (Some(_), None, _) => bail!("drift --from needs --to (the snapshot to compare with)"),
                 (_, _, Some(days)) => DriftWindow::Days(days),
                 _ => DriftWindow::Days(30),
             };
@@ -293,6 +323,104 @@ pub async fn query(config: &Config, args: QueryArgs) -> Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     })
     .await
+}
+
+/// Starts of the stored ranking `query paths` shows (`--json` too).
+const TOP_STARTS: i64 = 20;
+
+/// `query paths`: with `--from`, the shortest path from that host to everything it reaches;
+/// without, the stored internet-inward ranking with each start's paths to what matters.
+async fn attack_paths(config: &Config, args: &QueryArgs) -> Result<ExitCode> {
+    if args.to.is_some() || args.tag.is_some() || args.table.is_some() || args.attribute.is_some() {
+        bail!("paths takes --from, --max-hops, --snapshot and --json only");
+    }
+    if args.from.is_none() && args.max_hops.is_some() {
+        bail!(
+            "--max-hops applies to a walk --from HOST; the stored ranking was walked when the snapshot was reconciled"
+        );
+    }
+    with_pool(config, async |pool| {
+        let snapshot = paths::resolve_snapshot(pool, args.snapshot).await?;
+        if let Some(from) = &args.from {
+            let max_hops = args.max_hops.unwrap_or(paths::DEFAULT_MAX_HOPS);
+            let found = paths::paths_from(pool, snapshot, from, max_hops).await?;
+            if args.json {
+                for path in &found {
+                    println!("{}", serde_json::to_value(path)?);
+                }
+            } else {
+                println!("snapshot {snapshot}: {} resources within {max_hops} hops of {from}", found.len());
+                for path in &found {
+                    println!("  {}", path_line(path));
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        let ranked = paths::top_paths(pool, snapshot, Mode::Internet, TOP_STARTS).await?;
+        if args.json {
+            for start in &ranked {
+                println!("{}", serde_json::to_value(start)?);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!(
+            "snapshot {snapshot}: internet-inward attack paths, best {TOP_STARTS} starts \
+             (score = 10×databases + 5×unprotected + 5×vulnerable + resources reached)"
+        );
+        let columns =
+            ["rank", "start", "resource", "score", "reached", "databases", "unprotected", "vulnerable", "max_hops"];
+        let rows = Rows {
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            rows: ranked
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.rank.into(),
+                        s.start_id.clone().into(),
+                        s.start_resource_id.clone().into(),
+                        s.score.into(),
+                        s.reached.into(),
+                        s.reached_databases.into(),
+                        s.reached_unprotected.into(),
+                        s.reached_vulnerable.into(),
+                        s.max_hops.into(),
+                    ]
+                })
+                .collect(),
+        };
+        print_rows(&rows, false);
+        for start in ranked.iter().filter(|s| !s.paths.is_empty()) {
+            println!("\n#{} {}:", start.rank, start.start_id);
+            for path in &start.paths {
+                println!("  {}", path_line(path));
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+    .await
+}
+
+/// `start →tcp/443→ node → … → target  [rds_db_instance orders: database]`
+fn path_line(path: &AttackPath) -> String {
+    let mut line = path.hops.first().map_or_else(|| path.start.clone(), |h| h.from.clone());
+    for hop in &path.hops {
+        let ports = match (hop.from_port, hop.to_port) {
+            (Some(from), Some(to)) if from == to => format!("/{from}"),
+            (Some(from), Some(to)) => format!("/{from}-{to}"),
+            _ => String::new(),
+        };
+        line.push_str(&format!(" →{}{ports}→ {}", hop.protocol, hop.to));
+    }
+    let resource = [path.target_resource_type.as_deref(), path.target_resource_id.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    match (resource.is_empty(), path.target_traits.is_empty()) {
+        (true, true) => line,
+        (false, true) => format!("{line}  [{resource}]"),
+        (_, false) => format!("{line}  [{resource}: {}]", path.target_traits.join(", ")),
+    }
 }
 
 pub async fn snapshots(config: &Config, command: SnapshotsCommand) -> Result<ExitCode> {
@@ -374,6 +502,36 @@ mod tests {
         assert_eq!(parse_days("7"), Ok(7));
         assert!(parse_days("-1d").is_err());
         assert!(parse_days("a month").is_err());
+    }
+
+    #[test]
+    fn a_path_line_shows_each_hop_and_the_target() {
+        let hop = |from: &str, to: &str, protocol: &str, ports: Option<(i32, i32)>| paths::Hop {
+            from: from.into(),
+            to: to.into(),
+            reachability_id: 1,
+            protocol: protocol.into(),
+            from_port: ports.map(|p| p.0),
+            to_port: ports.map(|p| p.1),
+            mechanism: "vpc".into(),
+            evidence: Value::Null,
+        };
+        let path = AttackPath {
+            start: "eni-web".into(),
+            target: "eni-db".into(),
+            target_resource_type: Some("rds_db_instance".into()),
+            target_resource_id: Some("orders".into()),
+            target_traits: vec!["database".into()],
+            hops: vec![
+                hop("internet", "eni-web", "tcp", Some((443, 443))),
+                hop("eni-web", "eni-app", "icmp", None),
+                hop("eni-app", "eni-db", "tcp", Some((5432, 5433))),
+            ],
+        };
+        assert_eq!(
+            path_line(&path),
+            "internet →tcp/443→ eni-web →icmp→ eni-app →tcp/5432-5433→ eni-db  [rds_db_instance orders: database]"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The `reconcile` pass over one finished snapshot: EC2 ↔ Falcon matching, S3 and RDS posture
-//! (rules in SQL, migration V006, next to the data they read), and the network flattening
-//! (`crate::network`); this module runs them and records the result.
+//! (rules in SQL, migration V006, next to the data they read), the network flattening and the
+//! attack paths walked over it (`crate::network`); this module runs them and records the result.
 //!
 //! EDR matching, posture and the flattening read and write disjoint tables, so they run at the
 //! same time on their own connections, each in its own transaction. Each replaces its own results for the snapshot, and
@@ -50,6 +50,8 @@ pub async fn reconcile(pool: &Pool, snapshot_id: Option<i64>) -> Result<Value> {
     // The passes take a connection each; hold none meanwhile, so a pool of one still works.
     drop(client);
     let ((edr, edr_ms), (s3_failed, s3_ms, rds_failed, rds_ms), network) = futures::try_join!(edr, posture, network)?;
+    // Attack paths rank what a start reaches by EDR status, so they walk once both are stored.
+    let paths = crate::network::paths::store_paths(pool, snapshot_id, crate::network::paths::DEFAULT_MAX_HOPS).await?;
     let client = pool.get().await.map_err(crate::error::pool)?;
 
     let failed_runs: Vec<String> = client
@@ -75,8 +77,10 @@ pub async fn reconcile(pool: &Pool, snapshot_id: Option<i64>) -> Result<Value> {
         "rds_failed_checks": rds_failed,
         // A partial snapshot's results only cover what was collected; say what was not.
         "not_collected": failed_runs,
-        "timings_ms": {"edr": edr_ms, "s3_posture": s3_ms, "rds_posture": rds_ms, "network": network.load_ms + network.compute_ms + network.store_ms},
+        "timings_ms": {"edr": edr_ms, "s3_posture": s3_ms, "rds_posture": rds_ms, "network": network.load_ms + network.compute_ms + network.store_ms,
+                       "attack_paths": paths.timings_ms.load + paths.timings_ms.walk + paths.timings_ms.store},
         "network": network,
+        "attack_paths": paths,
     });
     client
         .execute(

@@ -339,6 +339,32 @@ async fn a_three_hop_path_from_the_internet_ends_at_a_database() {
         (label.get::<_, String>(0), label.get::<_, String>(1)),
         ("rds_db_instance".to_owned(), "orders".to_owned())
     );
+
+    // The walk from the internet finds the database three hops in, each hop citing its row.
+    let summary = secops_inventory::network::paths::store_paths(&db.pool, snapshot, 6).await.unwrap();
+    assert_eq!((summary.internet_starts, summary.internet_paths), (1, 1));
+    let path = client
+        .query_one(
+            "SELECT p.start_id, p.target_traits, p.hops, p.nodes, \
+                    array(SELECT r.source_id || '>' || r.destination_id || ':' || r.to_port \
+                          FROM unnest(p.reachability_ids) WITH ORDINALITY AS h(id, n) \
+                          JOIN reachability r ON r.snapshot_id = p.snapshot_id AND r.id = h.id ORDER BY h.n) \
+             FROM attack_paths p WHERE p.snapshot_id = $1 AND p.mode = 'internet'",
+            &[&snapshot],
+        )
+        .await
+        .unwrap();
+    assert_eq!(path.get::<_, String>(0), "eni-web");
+    assert_eq!(path.get::<_, Vec<String>>(1), ["database"]);
+    assert_eq!(path.get::<_, i32>(2), 3);
+    assert_eq!(path.get::<_, Vec<String>>(3), ["internet", "eni-web", "eni-app", "eni-rds-orders"]);
+    assert_eq!(
+        path.get::<_, Vec<String>>(4),
+        ["internet>eni-web:443", "eni-web>eni-app:8080", "eni-app>eni-rds-orders:5432"]
+    );
+    // Two hops are not enough.
+    let short = secops_inventory::network::paths::store_paths(&db.pool, snapshot, 2).await.unwrap();
+    assert_eq!(short.internet_paths, 0);
 }
 
 #[tokio::test]

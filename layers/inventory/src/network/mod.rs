@@ -23,6 +23,7 @@
 //! route to a missing gateway) becomes a `network_findings` row and never reachability.
 
 pub mod flatten;
+pub mod paths;
 pub mod rules;
 pub mod store;
 pub mod topology;
