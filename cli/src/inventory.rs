@@ -97,6 +97,10 @@ pub struct EstateArgs {
     /// security-group rules, 5,000 buckets).
     #[arg(long)]
     benchmark: bool,
+    /// Start from the network benchmark estate (5,000 network interfaces, 2,000 security groups
+    /// with 20,000 rules, 500 subnets, 200 NACLs).
+    #[arg(long, conflicts_with = "benchmark")]
+    network_benchmark: bool,
     #[arg(long)]
     seed: Option<u64>,
     #[arg(long)]
@@ -130,7 +134,13 @@ pub struct EstateArgs {
 
 pub fn fixtures(command: FixturesCommand) -> Result<ExitCode> {
     let FixturesCommand::Estate(a) = command;
-    let mut spec = if a.benchmark { EstateSpec::benchmark() } else { EstateSpec::default() };
+    let mut spec = if a.benchmark {
+        EstateSpec::benchmark()
+    } else if a.network_benchmark {
+        EstateSpec::network_benchmark()
+    } else {
+        EstateSpec::default()
+    };
     macro_rules! set {
         ($($field:ident),*) => { $( if let Some(v) = a.$field { spec.$field = v; } )* };
     }
