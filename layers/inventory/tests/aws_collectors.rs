@@ -704,6 +704,41 @@ async fn two_accounts_two_regions() {
         ecr.iter().map(|r| (r.get::<_, String>(0), r.get::<_, String>(1), r.get::<_, String>(2))).collect::<Vec<_>>(),
         vec![(HOME.into(), WEST.into(), "api".into()), (MEMBER.into(), EAST.into(), "worker".into())]
     );
+
+    // What live collection recorded flattens: the home VPC's instances are labelled nodes, the
+    // first with its Elastic IP, the load balancer a node of its own; nothing is exposed, because
+    // the route table with the internet gateway route is associated with no subnet (they all use
+    // the main table, local route only).
+    let flattened = secops_inventory::network::flatten_snapshot(&db.pool, summary.snapshot_id).await.unwrap();
+    assert_eq!(flattened.findings, 0);
+    let home_nodes = rows(
+        &db,
+        &format!(
+            "SELECT resource_type, resource_id, array(SELECT host(a) FROM unnest(public_ips) a) FROM network_nodes \
+             WHERE vpc_id = '{}' AND kind <> 'internet' ORDER BY resource_type, resource_id",
+            home_net.vpc
+        ),
+    )
+    .await;
+    let mut instances = [home_net.instance.clone(), second_instance.clone()];
+    instances.sort();
+    let mut expected: Vec<(String, Option<String>, Vec<String>)> = instances
+        .iter()
+        .map(|i| {
+            let public = if *i == home_net.instance { vec![associated.public_ip.clone().unwrap()] } else { vec![] };
+            ("ec2_instance".to_owned(), Some(i.clone()), public)
+        })
+        .collect();
+    expected.push(("load_balancer".to_owned(), Some(lb_arn.clone()), vec![]));
+    assert_eq!(
+        home_nodes
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect::<Vec<(String, Option<String>, Vec<String>)>>(),
+        expected
+    );
+    let exposed = rows(&db, "SELECT count(*) FROM reachability WHERE source_id = 'internet'").await;
+    assert_eq!(exposed[0].get::<_, i64>(0), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
