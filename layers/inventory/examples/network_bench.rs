@@ -12,22 +12,8 @@ use secops_inventory::network::{flatten_snapshot, paths};
 use secops_store::testing::TestDb;
 use std::time::Instant;
 
-/// The process's peak resident set (VmHWM) in MiB, when /proc tells it.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
-/// Reset the peak so the next step's peak is its own (Linux: writing 5 to clear_refs).
-fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
-fn mib(value: Option<f64>) -> String {
-    value.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.0} MiB"))
-}
+mod bench_support;
+use bench_support::{mib, peak_rss_mib, reset_peak_rss};
 
 fn seconds(d: std::time::Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())

@@ -24,6 +24,13 @@ fn base() -> Net {
     net
 }
 
+/// [`base`] with the default NACL, open both ways, on its three subnets.
+fn open_base() -> Net {
+    let mut net = base();
+    net.open_nacl("acl-default", VPC, &["subnet-public", "subnet-private", "subnet-data"]);
+    net
+}
+
 fn group(net: &mut Net, id: &str) {
     net.security_group(id, VPC).egress_anywhere(id);
 }
@@ -32,11 +39,30 @@ fn internet_rows(rows: &[network_support::Row]) -> Vec<network_support::Row> {
     rows.iter().filter(|r| r.0 == "internet").cloned().collect()
 }
 
+/// A group admitting the whole internet on one TCP port (and egress anywhere).
+fn world_open(net: &mut Net, id: &str, port: i64) {
+    group(net, id);
+    net.ingress(id, "tcp", port, port, Peer::Cidr("0.0.0.0/0"));
+}
+
+/// The control of an exposure test: a host in the public subnet with a public address and
+/// `group`, which is exposed on `port`; returns its row.
+fn public_control(net: &mut Net, group: &str, port: i32) -> network_support::Row {
+    net.instance("public", VPC, "subnet-public", "10.0.1.99", Some("198.51.100.99"), None, &[group]);
+    row("internet", "eni-public", "tcp", Some((port, port)), "ipv4", "internet")
+}
+
+/// Flatten `net` in a fresh database and return its internet rows.
+async fn exposure_of(net: &Net) -> Vec<network_support::Row> {
+    let db = TestDb::new().await;
+    let (snapshot, _) = load_and_flatten(&db.pool, net).await;
+    internet_rows(&reachability(&db.pool, snapshot).await)
+}
+
 #[tokio::test]
 async fn security_group_references_admit_the_members_of_the_named_group() {
     let db = TestDb::new().await;
-    let mut net = base();
-    net.open_nacl("acl-default", VPC, &["subnet-public", "subnet-private", "subnet-data"]);
+    let mut net = open_base();
     for g in ["sg-web", "sg-app", "sg-other"] {
         group(&mut net, g);
     }
@@ -62,8 +88,7 @@ async fn security_group_references_admit_the_members_of_the_named_group() {
 #[tokio::test]
 async fn prefix_list_rules_admit_their_entries_only() {
     let db = TestDb::new().await;
-    let mut net = base();
-    net.open_nacl("acl-default", VPC, &["subnet-public", "subnet-private", "subnet-data"]);
+    let mut net = open_base();
     net.prefix_list("pl-corp", &["10.0.1.0/25", "192.0.2.0/24"]);
     for g in ["sg-db", "sg-a", "sg-b"] {
         group(&mut net, g);
@@ -146,7 +171,6 @@ async fn a_nacl_that_blocks_the_ephemeral_return_path_blocks_the_connection() {
 
 #[tokio::test]
 async fn a_blocked_return_path_also_stops_internet_exposure() {
-    let db = TestDb::new().await;
     let mut net = base();
     net.subnet("subnet-public-2", VPC, "10.0.4.0/24", None)
         .route_table("rtb-public-2", VPC, CIDR, false, &["subnet-public-2"], &[("0.0.0.0/0", "igw-a")])
@@ -162,81 +186,45 @@ async fn a_blocked_return_path_also_stops_internet_exposure() {
                 (110, true, "6", 443, 443, "0.0.0.0/0", true),
             ],
         );
-    group(&mut net, "sg-web");
-    net.ingress("sg-web", "tcp", 443, 443, Peer::Cidr("0.0.0.0/0"));
-    net.instance("blocked", VPC, "subnet-public-2", "10.0.4.10", Some("198.51.100.10"), None, &["sg-web"]).instance(
-        "open",
-        VPC,
-        "subnet-public",
-        "10.0.1.10",
-        Some("198.51.100.11"),
-        None,
-        &["sg-web"],
-    );
-    let (snapshot, _) = load_and_flatten(&db.pool, &net).await;
-    assert_eq!(
-        internet_rows(&reachability(&db.pool, snapshot).await),
-        vec![row("internet", "eni-open", "tcp", Some((443, 443)), "ipv4", "internet")]
-    );
+    world_open(&mut net, "sg-web", 443);
+    net.instance("blocked", VPC, "subnet-public-2", "10.0.4.10", Some("198.51.100.10"), None, &["sg-web"]);
+    let control = public_control(&mut net, "sg-web", 443);
+    assert_eq!(exposure_of(&net).await, vec![control]);
 }
 
 #[tokio::test]
 async fn a_private_subnet_behind_a_nat_is_not_exposed() {
     let db = TestDb::new().await;
-    let mut net = base();
-    net.open_nacl("acl-default", VPC, &["subnet-public", "subnet-private", "subnet-data"]);
-    group(&mut net, "sg-ssh");
-    net.ingress("sg-ssh", "tcp", 22, 22, Peer::Cidr("0.0.0.0/0"));
+    let mut net = open_base();
+    world_open(&mut net, "sg-ssh", 22);
     // Even with a public address, replies leave through the NAT: no way in.
-    net.instance("private", VPC, "subnet-private", "10.0.2.10", Some("198.51.100.20"), None, &["sg-ssh"]).instance(
-        "public",
-        VPC,
-        "subnet-public",
-        "10.0.1.10",
-        Some("198.51.100.21"),
-        None,
-        &["sg-ssh"],
-    );
+    net.instance("private", VPC, "subnet-private", "10.0.2.10", Some("198.51.100.20"), None, &["sg-ssh"]);
+    let control = public_control(&mut net, "sg-ssh", 22);
     let (snapshot, summary) = load_and_flatten(&db.pool, &net).await;
-    assert_eq!(
-        internet_rows(&reachability(&db.pool, snapshot).await),
-        vec![row("internet", "eni-public", "tcp", Some((22, 22)), "ipv4", "internet")]
-    );
+    assert_eq!(internet_rows(&reachability(&db.pool, snapshot).await), vec![control]);
     assert_eq!(summary.internet_exposed_nodes, 1);
     let proof = evidence(&db.pool, snapshot, "internet", "eni-public").await;
-    assert_eq!(proof["address"], "198.51.100.21");
+    assert_eq!(proof["address"], "198.51.100.99");
     assert_eq!(proof["route"], serde_json::json!({"table": "rtb-public", "to": "igw-a"}));
     assert_eq!(proof["nacl"], serde_json::json!({"in": ["acl-default", 100], "reply": "49152-65535"}));
 }
 
 #[tokio::test]
 async fn a_public_ip_without_an_internet_gateway_route_is_not_exposed() {
-    let db = TestDb::new().await;
     let mut net = base();
     net.subnet("subnet-isolated", VPC, "10.0.5.0/24", None)
         .route_table("rtb-isolated", VPC, CIDR, false, &["subnet-isolated"], &[])
         .open_nacl("acl-default", VPC, &["subnet-public", "subnet-private", "subnet-data", "subnet-isolated"]);
-    group(&mut net, "sg-ssh");
-    net.ingress("sg-ssh", "tcp", 22, 22, Peer::Cidr("0.0.0.0/0"));
-    net.instance("isolated", VPC, "subnet-isolated", "10.0.5.10", Some("198.51.100.30"), None, &["sg-ssh"]).instance(
-        "public",
-        VPC,
-        "subnet-public",
-        "10.0.1.10",
-        Some("198.51.100.31"),
-        None,
-        &["sg-ssh"],
-    );
-    let (snapshot, _) = load_and_flatten(&db.pool, &net).await;
-    assert_eq!(
-        internet_rows(&reachability(&db.pool, snapshot).await),
-        vec![row("internet", "eni-public", "tcp", Some((22, 22)), "ipv4", "internet")]
-    );
+    world_open(&mut net, "sg-ssh", 22);
+    net.instance("isolated", VPC, "subnet-isolated", "10.0.5.10", Some("198.51.100.30"), None, &["sg-ssh"]);
+    let control = public_control(&mut net, "sg-ssh", 22);
+    assert_eq!(exposure_of(&net).await, vec![control]);
 }
 
-#[tokio::test]
-async fn an_internet_facing_load_balancer_exposes_the_private_instance_behind_it() {
-    let db = TestDb::new().await;
+/// A load balancer in the public subnets (443 from anywhere) forwarding to a private instance on
+/// 8080, which admits only the load balancer's group; returns the estate, the load balancer's
+/// ARN and the instance's rule admitting it.
+fn load_balanced(internet_facing: bool) -> (Net, String, String) {
     let mut net = base();
     net.subnet("subnet-public-b", VPC, "10.0.6.0/24", None)
         .route_table("rtb-public-b", VPC, CIDR, false, &["subnet-public-b"], &[("0.0.0.0/0", "igw-a")])
@@ -247,16 +235,15 @@ async fn an_internet_facing_load_balancer_exposes_the_private_instance_behind_it
     group(&mut net, "sg-app");
     let from_alb = net.ingress("sg-app", "tcp", 8080, 8080, Peer::Group("sg-alb"));
     net.instance("app", VPC, "subnet-private", "10.0.2.10", None, None, &["sg-app"]);
-    let alb = net.application_load_balancer(
-        "web",
-        VPC,
-        true,
-        &["subnet-public", "subnet-public-b"],
-        &["sg-alb"],
-        443,
-        &["app"],
-        8080,
-    );
+    let subnets = ["subnet-public", "subnet-public-b"];
+    let alb = net.application_load_balancer("web", VPC, internet_facing, &subnets, &["sg-alb"], 443, &["app"], 8080);
+    (net, alb, from_alb)
+}
+
+#[tokio::test]
+async fn an_internet_facing_load_balancer_exposes_the_private_instance_behind_it() {
+    let db = TestDb::new().await;
+    let (net, alb, from_alb) = load_balanced(true);
     let (snapshot, _) = load_and_flatten(&db.pool, &net).await;
     let mut expected = vec![
         row(&alb, "eni-app", "tcp", Some((8080, 8080)), "ipv4", "load_balancer"),
@@ -274,25 +261,14 @@ async fn an_internet_facing_load_balancer_exposes_the_private_instance_behind_it
     assert_eq!(proof["exposure"]["route"], serde_json::json!({"table": "rtb-public", "to": "igw-a"}));
 
     // The same load balancer, internal: nothing from the internet.
-    let db = TestDb::new().await;
-    let mut internal = base();
-    internal.open_nacl("acl-default", VPC, &["subnet-public", "subnet-private", "subnet-data"]);
-    internal.security_group("sg-alb", VPC);
-    internal.ingress("sg-alb", "tcp", 443, 443, Peer::Cidr("0.0.0.0/0"));
-    internal.egress("sg-alb", "tcp", 8080, 8080, Peer::Group("sg-app"));
-    group(&mut internal, "sg-app");
-    internal.ingress("sg-app", "tcp", 8080, 8080, Peer::Group("sg-alb"));
-    internal.instance("app", VPC, "subnet-private", "10.0.2.10", None, None, &["sg-app"]);
-    internal.application_load_balancer("web", VPC, false, &["subnet-public"], &["sg-alb"], 443, &["app"], 8080);
-    let (snapshot, _) = load_and_flatten(&db.pool, &internal).await;
-    assert_eq!(internet_rows(&reachability(&db.pool, snapshot).await), vec![]);
+    let (internal, _, _) = load_balanced(false);
+    assert_eq!(exposure_of(&internal).await, vec![]);
 }
 
 #[tokio::test]
 async fn ipv6_only_exposure() {
     let db = TestDb::new().await;
-    let mut net = base();
-    net.open_nacl("acl-default", VPC, &["subnet-public", "subnet-private", "subnet-data"]);
+    let mut net = open_base();
     group(&mut net, "sg-v6");
     net.ingress("sg-v6", "tcp", 443, 443, Peer::Cidr("::/0"));
     net.instance("dual", VPC, "subnet-public", "10.0.1.10", Some("198.51.100.40"), Some("2001:db8:1::10"), &["sg-v6"]);
@@ -307,8 +283,7 @@ async fn ipv6_only_exposure() {
 #[tokio::test]
 async fn a_three_hop_path_from_the_internet_ends_at_a_database() {
     let db = TestDb::new().await;
-    let mut net = base();
-    net.open_nacl("acl-default", VPC, &["subnet-public", "subnet-private", "subnet-data"]);
+    let mut net = open_base();
     for g in ["sg-web", "sg-app", "sg-db"] {
         group(&mut net, g);
     }
@@ -448,8 +423,7 @@ async fn peering_carries_group_references_only_with_routes_both_ways() {
 #[tokio::test]
 async fn flattening_again_replaces_the_earlier_result() {
     let db = TestDb::new().await;
-    let mut net = base();
-    net.open_nacl("acl-default", VPC, &["subnet-public", "subnet-private", "subnet-data"]);
+    let mut net = open_base();
     group(&mut net, "sg-web");
     net.ingress("sg-web", "tcp", 443, 443, Peer::Cidr("0.0.0.0/0"));
     net.instance("web", VPC, "subnet-public", "10.0.1.10", Some("198.51.100.70"), None, &["sg-web"]);
