@@ -421,6 +421,42 @@ async fn peering_carries_group_references_only_with_routes_both_ways() {
 }
 
 #[tokio::test]
+async fn group_references_do_not_cross_a_peering_between_regions() {
+    let db = TestDb::new().await;
+    // eu-west-1: vpc-a; us-west-2: vpc-w, peered with vpc-a and routed both ways.
+    let mut here = Net::new();
+    here.vpc(VPC, CIDR)
+        .subnet("subnet-a", VPC, "10.0.1.0/24", None)
+        .peering("pcx-aw", VPC, "vpc-w")
+        .route_table("rtb-a", VPC, CIDR, true, &[], &[("10.9.0.0/16", "pcx-aw")])
+        .open_nacl("acl-a", VPC, &["subnet-a"]);
+    group(&mut here, "sg-a");
+    here.instance("a1", VPC, "subnet-a", "10.0.1.10", None, None, &["sg-a"]);
+    let mut there = Net::new();
+    there
+        .vpc("vpc-w", "10.9.0.0/16")
+        .subnet("subnet-w", "vpc-w", "10.9.1.0/24", None)
+        .peering("pcx-aw", VPC, "vpc-w")
+        .route_table("rtb-w", "vpc-w", "10.9.0.0/16", true, &[], &[(CIDR, "pcx-aw")])
+        .open_nacl("acl-w", "vpc-w", &["subnet-w"]);
+    there.security_group("sg-w", "vpc-w").egress_anywhere("sg-w");
+    // AWS refuses a group reference across regions; a CIDR rule works.
+    there.ingress("sg-w", "tcp", 5432, 5432, Peer::Group("sg-a"));
+    there.ingress("sg-w", "tcp", 22, 22, Peer::Cidr(CIDR));
+    there.instance("w1", "vpc-w", "subnet-w", "10.9.1.10", None, None, &["sg-w"]);
+    let dir = tempfile::tempdir().unwrap();
+    here.write(dir.path());
+    there.write_in(dir.path(), "us-west-2");
+    let snapshot = secops_inventory::collect_from_dir(&db.pool, dir.path(), 2).await.unwrap();
+    assert_eq!(snapshot.status, "complete");
+    secops_inventory::network::flatten_snapshot(&db.pool, snapshot.snapshot_id).await.unwrap();
+    assert_eq!(
+        reachability(&db.pool, snapshot.snapshot_id).await,
+        vec![row("eni-a1", "eni-w1", "tcp", Some((22, 22)), "ipv4", "peering")]
+    );
+}
+
+#[tokio::test]
 async fn flattening_again_replaces_the_earlier_result() {
     let db = TestDb::new().await;
     let mut net = open_base();

@@ -110,6 +110,8 @@ struct Index<'t> {
     by_v6: HashMap<&'t str, Vec<(u128, usize)>>,
     /// Per VPC, the VPCs it has an active peering with.
     peers: HashMap<&'t str, Vec<&'t str>>,
+    /// The region of each VPC (from its subnets).
+    regions: HashMap<&'t str, Option<&'t str>>,
 }
 
 fn numeric(ip: IpAddr) -> u128 {
@@ -121,8 +123,17 @@ fn numeric(ip: IpAddr) -> u128 {
 
 impl<'t> Index<'t> {
     fn new(t: &'t Topology) -> Index<'t> {
-        let mut index =
-            Index { t, members: HashMap::new(), by_v4: HashMap::new(), by_v6: HashMap::new(), peers: HashMap::new() };
+        let mut index = Index {
+            t,
+            members: HashMap::new(),
+            by_v4: HashMap::new(),
+            by_v6: HashMap::new(),
+            peers: HashMap::new(),
+            regions: HashMap::new(),
+        };
+        for subnet in &t.subnets {
+            index.regions.insert(subnet.vpc_id.as_str(), subnet.region.as_deref());
+        }
         for (e, endpoint) in t.endpoints.iter().enumerate() {
             for g in &endpoint.groups {
                 index.members.entry(g.as_str()).or_default().push(e);
@@ -150,6 +161,13 @@ impl<'t> Index<'t> {
 
     fn peered(&self, a: &str, b: &str) -> bool {
         a == b || self.peers.get(a).is_some_and(|p| p.contains(&b))
+    }
+
+    /// Whether a rule in VPC `a` may name a security group of VPC `b`: the same VPC, or a VPC
+    /// peered with it in the same region (AWS refuses group references across regions).
+    fn group_reference_reaches(&self, a: &str, b: &str) -> bool {
+        a == b
+            || (self.peered(a, b) && self.regions.get(a).copied().flatten() == self.regions.get(b).copied().flatten())
     }
 
     fn address(&self, endpoint: &Endpoint, ipv6: bool) -> Option<IpAddr> {
@@ -180,15 +198,17 @@ impl<'t> Index<'t> {
             RulePeer::Cidr(c) => by_cidr(c),
             RulePeer::PrefixList { cidrs, .. } => cidrs.iter().for_each(by_cidr),
             RulePeer::Group(g) => out.extend(self.members.get(g.as_str()).into_iter().flatten().filter(|e| {
-                t.nodes[t.endpoints[**e].node].kind == NodeKind::Eni && self.peered(t.vpc_of(&t.endpoints[**e]), vpc)
+                t.nodes[t.endpoints[**e].node].kind == NodeKind::Eni
+                    && self.group_reference_reaches(vpc, t.vpc_of(&t.endpoints[**e]))
             })),
         }
     }
 
-    /// Whether `rule` names `peer` (by address of the family, or by group membership).
-    fn rule_names(&self, rule: &SgRule, peer: &Endpoint, ipv6: bool) -> bool {
+    /// Whether `rule`, of a group in VPC `own_vpc`, names `peer` (by address of the family, or
+    /// by group membership where a group reference reaches).
+    fn rule_names(&self, rule: &SgRule, own_vpc: &str, peer: &Endpoint, ipv6: bool) -> bool {
         match &rule.peer {
-            RulePeer::Group(g) => peer.groups.contains(g),
+            RulePeer::Group(g) => peer.groups.contains(g) && self.group_reference_reaches(own_vpc, self.t.vpc_of(peer)),
             _ => self.address(peer, ipv6).is_some_and(|ip| rule.names_address(ip)),
         }
     }
@@ -292,7 +312,7 @@ fn pair<'t>(
         .iter()
         .flat_map(|g| t.ingress_of.get(g).into_iter().flatten())
         .map(|r| &t.rules[*r])
-        .filter(|r| index.rule_names(r, s, ipv6))
+        .filter(|r| index.rule_names(r, t.vpc_of(d), s, ipv6))
         .collect();
     if ingress.is_empty() {
         return Vec::new();
@@ -302,7 +322,7 @@ fn pair<'t>(
             .iter()
             .flat_map(|g| t.egress_of.get(g).into_iter().flatten())
             .map(|r| &t.rules[*r])
-            .filter(|r| index.rule_names(r, d, ipv6))
+            .filter(|r| index.rule_names(r, t.vpc_of(s), d, ipv6))
             .map(Some)
             .collect()
     } else {

@@ -349,7 +349,12 @@ impl Net {
 
     /// Write the estate under `dir` (aws/<account>/<region>/…).
     pub fn write(&self, dir: &Path) {
-        let region = dir.join("aws").join(ACCOUNT).join(REGION);
+        self.write_in(dir, REGION);
+    }
+
+    /// Write the estate under `dir` as region `region`'s.
+    pub fn write_in(&self, dir: &Path, region: &str) {
+        let region = dir.join("aws").join(ACCOUNT).join(region);
         std::fs::create_dir_all(&region).unwrap();
         for (file, records) in &self.files {
             let key = match file.as_str() {
