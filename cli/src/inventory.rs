@@ -278,9 +278,9 @@ fn print_reconciliation(r: &Value) {
     }
 }
 
-pub async fn reconcile(config: &Config, snapshot: Option<i64>, json: bool) -> Result<ExitCode> {
+pub async fn reconcile(config: &Config, snapshot: Option<i64>, max_hops: u32, json: bool) -> Result<ExitCode> {
     with_pool(config, async |pool| {
-        let r = secops_inventory::reconcile::reconcile(pool, snapshot).await?;
+        let r = secops_inventory::reconcile::reconcile_with(pool, snapshot, max_hops).await?;
         if json {
             println!("{r}");
         } else {

@@ -84,6 +84,9 @@ enum Command {
     Reconcile {
         #[arg(long)]
         snapshot: Option<i64>,
+        /// How far the stored attack paths walk.
+        #[arg(long, default_value_t = secops_inventory::network::paths::DEFAULT_MAX_HOPS)]
+        max_hops: u32,
         #[arg(long)]
         json: bool,
     },
@@ -202,7 +205,9 @@ fn main() -> ExitCode {
             }
             Command::Policy(command) => decide::policy(&config, command).await,
             Command::Collect(args) => inventory::collect(&config, args).await,
-            Command::Reconcile { snapshot, json } => inventory::reconcile(&config, snapshot, json).await,
+            Command::Reconcile { snapshot, max_hops, json } => {
+                inventory::reconcile(&config, snapshot, max_hops, json).await
+            }
             Command::Query(args) => inventory::query(&config, args).await,
             Command::Snapshots(command) => inventory::snapshots(&config, command).await,
             Command::Fixtures(command) => inventory::fixtures(command),

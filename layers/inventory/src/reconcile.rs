@@ -12,9 +12,21 @@ use deadpool_postgres::Pool;
 use serde_json::{json, Value};
 use std::time::Instant;
 
-/// Reconcile `snapshot_id` (default: the newest finished snapshot). Running it again replaces the
-/// earlier results of that snapshot.
+/// Reconcile `snapshot_id` (default: the newest finished snapshot), walking attack paths up to
+/// the default hop limit. Running it again replaces the earlier results of that snapshot.
 pub async fn reconcile(pool: &Pool, snapshot_id: Option<i64>) -> Result<Value> {
+    reconcile_with(pool, snapshot_id, crate::network::paths::DEFAULT_MAX_HOPS).await
+}
+
+/// [`reconcile`], with the stored attack paths walked up to `max_hops` (1 to
+/// [`crate::network::paths::MAX_HOPS_LIMIT`]).
+pub async fn reconcile_with(pool: &Pool, snapshot_id: Option<i64>, max_hops: u32) -> Result<Value> {
+    if !(1..=crate::network::paths::MAX_HOPS_LIMIT).contains(&max_hops) {
+        return Err(InventoryError::invalid_input(format!(
+            "max hops must be between 1 and {}, not {max_hops}",
+            crate::network::paths::MAX_HOPS_LIMIT
+        )));
+    }
     let snapshot_id = match snapshot_id {
         Some(id) => id,
         None => crate::snapshot::latest(pool).await?.ok_or_else(|| {
@@ -51,7 +63,7 @@ pub async fn reconcile(pool: &Pool, snapshot_id: Option<i64>) -> Result<Value> {
     drop(client);
     let ((edr, edr_ms), (s3_failed, s3_ms, rds_failed, rds_ms), network) = futures::try_join!(edr, posture, network)?;
     // Attack paths rank what a start reaches by EDR status, so they walk once both are stored.
-    let paths = crate::network::paths::store_paths(pool, snapshot_id, crate::network::paths::DEFAULT_MAX_HOPS).await?;
+    let paths = crate::network::paths::store_paths(pool, snapshot_id, max_hops).await?;
     let client = pool.get().await.map_err(crate::error::pool)?;
 
     let failed_runs: Vec<String> = client

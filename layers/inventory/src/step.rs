@@ -1,6 +1,6 @@
 //! The `collect` and `reconcile` steps of `inventory.asl.json`.
 
-use crate::reconcile::reconcile;
+use crate::reconcile::reconcile_with;
 use crate::setup::Source;
 use deadpool_postgres::Pool;
 use secops_core::json::step_input;
@@ -24,6 +24,8 @@ struct ReconcileInput {
     collect: Option<CollectResult>,
     /// a snapshot named directly; neither means the newest finished one.
     snapshot_id: Option<i64>,
+    /// How far the stored attack paths walk (default 6).
+    max_hops: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,7 +48,8 @@ impl InventoryStep {
             Some("reconcile") => {
                 let args: ReconcileInput = step_input(&input, "reconcile")?;
                 let snapshot = args.collect.map(|c| c.snapshot_id).or(args.snapshot_id);
-                Ok(reconcile(&self.pool, snapshot).await?)
+                let max_hops = args.max_hops.unwrap_or(crate::network::paths::DEFAULT_MAX_HOPS);
+                Ok(reconcile_with(&self.pool, snapshot, max_hops).await?)
             }
             other => Err(StepError::invalid_input(format!(
                 "inventory step: unknown action {other:?}; expected one of {INVENTORY_ACTIONS:?}"

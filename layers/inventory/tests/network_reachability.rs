@@ -340,6 +340,15 @@ async fn a_three_hop_path_from_the_internet_ends_at_a_database() {
     // Two hops are not enough.
     let short = secops_inventory::network::paths::store_paths(&db.pool, snapshot, 2).await.unwrap();
     assert_eq!(short.internet_paths, 0);
+    // A reconciliation finds both hosts without EDR: two hops now reach one of them (app; web is
+    // the start), the default six the database too.
+    let reconciled = secops_inventory::reconcile::reconcile_with(&db.pool, Some(snapshot), 2).await.unwrap();
+    let paths = &reconciled["attack_paths"];
+    assert_eq!((paths["max_hops"].as_u64(), paths["internet_paths"].as_u64()), (Some(2), Some(1)));
+    let reconciled = secops_inventory::reconcile::reconcile(&db.pool, Some(snapshot)).await.unwrap();
+    assert_eq!(reconciled["attack_paths"]["internet_paths"].as_u64(), Some(2));
+    let refused = secops_inventory::reconcile::reconcile_with(&db.pool, Some(snapshot), 0).await.unwrap_err();
+    assert_eq!(refused.class, secops_core::ErrorClass::InvalidInput, "{refused}");
 }
 
 #[tokio::test]
