@@ -250,6 +250,11 @@ pub(crate) fn print_network(r: &Value) {
         paths["east_west_starts"],
         paths["east_west_paths"],
     );
+    let dns = &r["dns"];
+    println!(
+        "  DNS: {} address and alias records, {} resolved to a resource, {} dangling (secops query dns-bridge)",
+        dns["records"], dns["resolved"], dns["dangling"],
+    );
 }
 
 fn print_reconciliation(r: &Value) {

@@ -76,6 +76,17 @@ pub async fn reconcile_with(pool: &Pool, snapshot_id: Option<i64>, max_hops: u32
         .into_iter()
         .map(|r| r.get(0))
         .collect();
+    // DNS names are bridged at query time (the `dns_bridge` view); the summary counts them.
+    let dns = client
+        .query_one(
+            "SELECT count(*), count(*) FILTER (WHERE resource_type IS NOT NULL), count(*) FILTER (WHERE dangling) \
+             FROM dns_bridge($1)",
+            &[&snapshot_id],
+        )
+        .await
+        .map_err(|e| crate::error::database("count DNS names", e))?;
+    let dns =
+        json!({"records": dns.get::<_, i64>(0), "resolved": dns.get::<_, i64>(1), "dangling": dns.get::<_, i64>(2)});
     let coverage = match (edr["live_instances"].as_i64(), edr["matched"].as_i64()) {
         (Some(live), Some(matched)) if live > 0 => json!((matched as f64 * 10000.0 / live as f64).round() / 100.0),
         _ => Value::Null,
@@ -93,6 +104,7 @@ pub async fn reconcile_with(pool: &Pool, snapshot_id: Option<i64>, max_hops: u32
                        "attack_paths": paths.timings_ms.load + paths.timings_ms.walk + paths.timings_ms.store},
         "network": network,
         "attack_paths": paths,
+        "dns": dns,
     });
     client
         .execute(

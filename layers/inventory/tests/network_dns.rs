@@ -606,8 +606,20 @@ async fn one_query_finds_the_unencrypted_database_behind_a_cloudflare_name() {
 #[tokio::test]
 async fn the_view_answers_for_the_reconciled_snapshot_and_is_listed() {
     let (db, snapshot) = estate().await;
-    reconcile(&db.pool, Some(snapshot)).await.unwrap();
+    let summary = reconcile(&db.pool, Some(snapshot)).await.unwrap();
     assert_eq!(bridged(&db, "dns_bridge", &[]).await, expected_rows());
+    // The reconciliation summary counts the same rows.
+    let client = db.pool.get().await.unwrap();
+    let counts = client
+        .query_one(
+            "SELECT count(*), count(*) FILTER (WHERE resource_type IS NOT NULL), count(*) FILTER (WHERE dangling) FROM dns_bridge",
+            &[],
+        )
+        .await
+        .unwrap();
+    let counts = json!({"records": counts.get::<_, i64>(0), "resolved": counts.get::<_, i64>(1), "dangling": counts.get::<_, i64>(2)});
+    assert_eq!(summary["dns"], counts);
+    assert_eq!(summary["dns"]["records"], json!(expected_rows().len()));
     let view = query::view(&db.pool, "dns_bridge", None).await.unwrap();
     assert_eq!(
         view.columns,
