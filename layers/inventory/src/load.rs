@@ -141,22 +141,23 @@ pub async fn copy_in(pool: &Pool, table: &Table, data: Bytes) -> Result<()> {
     let statement = format!("COPY {} ({}) FROM STDIN", table.name, table.column_names().join(", "));
     let sink = client.copy_in::<_, Bytes>(&statement).await.map_err(|e| crate::error::database(table.name, e))?;
     futures::pin_mut!(sink);
-    sink.send(data).await.map_err(|e| copy_error(table, e))?;
-    sink.finish().await.map_err(|e| copy_error(table, e))?;
+    sink.send(data).await.map_err(|e| copy_error(table.name, e))?;
+    sink.finish().await.map_err(|e| copy_error(table.name, e))?;
     Ok(())
 }
 
-fn copy_error(table: &Table, e: tokio_postgres::Error) -> InventoryError {
+/// A COPY into `table` that failed.
+pub(crate) fn copy_error(table: &'static str, e: tokio_postgres::Error) -> InventoryError {
     // A row PostgreSQL refuses is our encoding bug or a vendor value we did not expect; either way
     // retrying the same data cannot help.
     match e.as_db_error() {
         Some(db) => InventoryError::permanent(format!(
             "loading {}: {} ({})",
-            table.name,
+            table,
             db.message(),
             db.where_().unwrap_or("no position")
         )),
-        None => crate::error::database(table.name, e),
+        None => crate::error::database(table, e),
     }
 }
 

@@ -21,30 +21,15 @@ pub async fn reconcile(pool: &Pool, snapshot_id: Option<i64>) -> Result<Value> {
 /// [`reconcile`], with the stored attack paths walked up to `max_hops` (1 to
 /// [`crate::network::paths::MAX_HOPS_LIMIT`]).
 pub async fn reconcile_with(pool: &Pool, snapshot_id: Option<i64>, max_hops: u32) -> Result<Value> {
-    if !(1..=crate::network::paths::MAX_HOPS_LIMIT).contains(&max_hops) {
-        return Err(InventoryError::invalid_input(format!(
-            "max hops must be between 1 and {}, not {max_hops}",
-            crate::network::paths::MAX_HOPS_LIMIT
-        )));
-    }
+    crate::network::paths::check_max_hops(max_hops)?;
     let snapshot_id = match snapshot_id {
         Some(id) => id,
         None => crate::snapshot::latest(pool).await?.ok_or_else(|| {
             InventoryError::invalid_input("no finished inventory snapshot to reconcile; run collect first")
         })?,
     };
+    let status = crate::snapshot::require_finished(pool, snapshot_id, "reconciled").await?;
     let client = pool.get().await.map_err(crate::error::pool)?;
-    let snapshot = client
-        .query_opt("SELECT status, source FROM snapshots WHERE id = $1", &[&snapshot_id])
-        .await
-        .map_err(|e| crate::error::database("reconcile", e))?
-        .ok_or_else(|| InventoryError::invalid_input(format!("snapshot {snapshot_id} does not exist")))?;
-    let (status, source): (String, String) = (snapshot.get(0), snapshot.get(1));
-    if source != "inventory" || !matches!(status.as_str(), "complete" | "partial") {
-        return Err(InventoryError::invalid_input(format!(
-            "snapshot {snapshot_id} is a {status} {source} snapshot; only a finished inventory snapshot (complete or partial) can be reconciled"
-        )));
-    }
 
     let edr = async {
         let started = Instant::now();

@@ -194,6 +194,24 @@ pub async fn finish(pool: &Pool, snapshot_id: i64) -> Result<SnapshotSummary> {
     })
 }
 
+/// The status of `snapshot_id` when it is a finished (complete or partial) inventory snapshot,
+/// else InvalidInput saying why `what` (e.g. "reconciled") cannot use it.
+pub async fn require_finished(pool: &Pool, snapshot_id: i64, what: &str) -> Result<String> {
+    let client = pool.get().await.map_err(crate::error::pool)?;
+    let snapshot = client
+        .query_opt("SELECT status, source FROM snapshots WHERE id = $1", &[&snapshot_id])
+        .await
+        .map_err(|e| crate::error::database("read the snapshot", e))?
+        .ok_or_else(|| InventoryError::invalid_input(format!("snapshot {snapshot_id} does not exist")))?;
+    let (status, source): (String, String) = (snapshot.get(0), snapshot.get(1));
+    if source != "inventory" || !matches!(status.as_str(), "complete" | "partial") {
+        return Err(InventoryError::invalid_input(format!(
+            "snapshot {snapshot_id} is a {status} {source} snapshot; only a finished inventory snapshot (complete or partial) can be {what}"
+        )));
+    }
+    Ok(status)
+}
+
 /// The newest finished snapshot that has data (`complete` or `partial`).
 pub async fn latest(pool: &Pool) -> Result<Option<i64>> {
     let client = pool.get().await.map_err(crate::error::pool)?;

@@ -28,7 +28,7 @@ pub mod rules;
 pub mod store;
 pub mod topology;
 
-use crate::error::{database, pool as pool_error, InventoryError, Result};
+use crate::error::{database, pool as pool_error, Result};
 use deadpool_postgres::Pool;
 use serde::Serialize;
 use std::time::Instant;
@@ -51,6 +51,8 @@ pub struct FlattenSummary {
 /// Flatten snapshot `snapshot_id` (a finished inventory snapshot) into `network_nodes`,
 /// `reachability` and `network_findings`, replacing an earlier flattening of it.
 pub async fn flatten_snapshot(pool: &Pool, snapshot_id: i64) -> Result<FlattenSummary> {
+    // Checked before the work: a finished snapshot never changes, so it stays valid to the end.
+    crate::snapshot::require_finished(pool, snapshot_id, "flattened").await?;
     let started = Instant::now();
     let topology = topology::load(pool, snapshot_id).await?;
     let load_ms = started.elapsed().as_millis() as u64;
@@ -79,20 +81,6 @@ pub async fn flatten_snapshot(pool: &Pool, snapshot_id: i64) -> Result<FlattenSu
     let started = Instant::now();
     let mut client = pool.get().await.map_err(pool_error)?;
     let tx = client.transaction().await.map_err(|e| database("store the flattening", e))?;
-    let status: Option<String> = tx
-        .query_opt("SELECT status FROM snapshots WHERE id = $1 AND source = 'inventory'", &[&snapshot_id])
-        .await
-        .map_err(|e| database("store the flattening", e))?
-        .map(|r| r.get(0));
-    match status.as_deref() {
-        Some("complete" | "partial") => {}
-        Some(other) => {
-            return Err(InventoryError::invalid_input(format!(
-                "snapshot {snapshot_id} is {other}; only a finished snapshot can be flattened"
-            )))
-        }
-        None => return Err(InventoryError::invalid_input(format!("inventory snapshot {snapshot_id} does not exist"))),
-    }
     let recorded = serde_json::to_value(&summary).unwrap_or_default();
     store::store(&tx, snapshot_id, &topology, &rows, &topology.findings, &recorded).await?;
     tx.commit().await.map_err(|e| database("store the flattening", e))?;

@@ -464,7 +464,8 @@ impl ReachGraph {
     }
 }
 
-fn check_max_hops(max_hops: u32) -> Result<()> {
+/// Refuse a hop limit outside 1 to [`MAX_HOPS_LIMIT`].
+pub(crate) fn check_max_hops(max_hops: u32) -> Result<()> {
     if (1..=MAX_HOPS_LIMIT).contains(&max_hops) {
         Ok(())
     } else {

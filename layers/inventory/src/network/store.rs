@@ -2,8 +2,8 @@
 //! earlier flattening of the same snapshot wrote (attack paths cite reachability row numbers, so
 //! they go with it), in one transaction.
 
-use crate::error::{database, InventoryError, Result};
-use crate::load::escape_into;
+use crate::error::{database, Result};
+use crate::load::{copy_error, escape_into};
 use crate::network::flatten::{Reach, INTERNET};
 use crate::network::topology::{Finding, NodeKind, Topology};
 use bytes::Bytes;
@@ -41,7 +41,13 @@ fn text_array(items: &[String]) -> String {
     format!("{{{}}}", quoted.join(","))
 }
 
-async fn copy(tx: &Transaction<'_>, statement: &str, mut lines: impl Iterator<Item = Vec<u8>>) -> Result<()> {
+/// `statement` (a COPY into `table`) fed from `lines` in batches.
+async fn copy(
+    tx: &Transaction<'_>,
+    table: &'static str,
+    statement: &str,
+    mut lines: impl Iterator<Item = Vec<u8>>,
+) -> Result<()> {
     let sink = tx.copy_in::<_, Bytes>(statement).await.map_err(|e| database("store the flattening", e))?;
     futures::pin_mut!(sink);
     let mut buffer = Vec::with_capacity(BATCH);
@@ -52,25 +58,14 @@ async fn copy(tx: &Transaction<'_>, statement: &str, mut lines: impl Iterator<It
         }
         if buffer.len() >= BATCH || (next.is_none() && !buffer.is_empty()) {
             let data = Bytes::from(std::mem::replace(&mut buffer, Vec::with_capacity(BATCH)));
-            sink.send(data).await.map_err(|e| copy_error(statement, e))?;
+            sink.send(data).await.map_err(|e| copy_error(table, e))?;
         }
         if next.is_none() {
             break;
         }
     }
-    sink.finish().await.map_err(|e| copy_error(statement, e))?;
+    sink.finish().await.map_err(|e| copy_error(table, e))?;
     Ok(())
-}
-
-fn copy_error(statement: &str, e: tokio_postgres::Error) -> InventoryError {
-    match e.as_db_error() {
-        Some(db) => InventoryError::permanent(format!(
-            "{statement}: {} ({})",
-            db.message(),
-            db.where_().unwrap_or("no position")
-        )),
-        None => database("store the flattening", e),
-    }
 }
 
 /// Replace snapshot `snapshot_id`'s flattening with this one.
@@ -148,6 +143,7 @@ pub async fn store(
     });
     copy(
         tx,
+        "network_nodes",
         "COPY network_nodes (snapshot_id, node_id, kind, resource_type, resource_id, name, account_id, region, vpc_id, subnet_id, private_ips, public_ips, security_group_ids) FROM STDIN",
         std::iter::once(internet).chain(nodes),
     )
@@ -179,6 +175,7 @@ pub async fn store(
     });
     copy(
         tx,
+        "reachability",
         "COPY reachability (snapshot_id, id, source_id, destination_id, protocol, from_port, to_port, address_family, mechanism, evidence) FROM STDIN",
         reach,
     )
