@@ -404,7 +404,6 @@ fn exposure<'t>(
         only.map(|o| (o, None)).into_iter().collect()
     };
     let mut out = Vec::new();
-    let mut seen = HashSet::new();
     for (traffic, rule) in ingress {
         let pieces = if traffic.protocol == Protocol::All && !nacl_is_protocol_blind(&nacl.entries, false, internet) {
             split_all(ipv6).to_vec()
@@ -416,9 +415,6 @@ fn exposure<'t>(
                 continue;
             };
             for (allowed, in_rule) in nacl_allows(&nacl.entries, false, internet, piece) {
-                if !seen.insert(allowed) {
-                    continue;
-                }
                 let evidence = ExposureEvidence {
                     address,
                     ingress: rule,
@@ -456,7 +452,6 @@ pub fn flatten(t: &Topology) -> Vec<Reach<'_>> {
             Some(list) => list.iter().copied().map(Some).collect(),
             None => vec![None],
         };
-        let mut seen: HashSet<(usize, Traffic, bool)> = HashSet::new();
         for &e in endpoints {
             let d = &t.endpoints[e];
             let mut sources = HashSet::new();
@@ -476,16 +471,8 @@ pub fn flatten(t: &Topology) -> Vec<Reach<'_>> {
                 for ipv6 in [false, true] {
                     for only in &accepts {
                         for (traffic, mechanism, evidence) in pair(t, &index, s, d, ipv6, *only, true) {
-                            if seen.insert((s.node, traffic, ipv6)) {
-                                rows.push(Reach {
-                                    source: s.node,
-                                    destination: node,
-                                    traffic,
-                                    ipv6,
-                                    mechanism,
-                                    evidence: Evidence::Pair(evidence),
-                                });
-                            }
+                            let evidence = Evidence::Pair(evidence);
+                            rows.push(Reach { source: s.node, destination: node, traffic, ipv6, mechanism, evidence });
                         }
                     }
                 }
@@ -511,7 +498,8 @@ pub fn flatten(t: &Topology) -> Vec<Reach<'_>> {
     for lb in &t.load_balancers {
         load_balancer_rows(t, &index, lb, &mut rows);
     }
-    // Two listeners or target groups can lead to the same row; keep its first evidence.
+    // The same row can come from several rules, subnets of a load balancer, listeners or target
+    // groups; keep its first evidence.
     let mut distinct = HashSet::new();
     rows.retain(|r| distinct.insert((r.source, r.destination, r.traffic, r.ipv6, r.mechanism)));
     rows

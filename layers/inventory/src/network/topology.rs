@@ -28,6 +28,7 @@ pub struct Subnet {
     pub vpc_id: String,
     pub account_id: Option<String>,
     pub region: Option<String>,
+    pub availability_zone: Option<String>,
     pub cidrs: Vec<IpNet>,
     /// Index into `Topology::route_tables`: the explicit association, else the VPC's main table.
     pub route_table: Option<usize>,
@@ -352,7 +353,8 @@ pub async fn load(pool: &Pool, snapshot_id: i64) -> Result<Topology> {
 
     let mut subnet_index: HashMap<String, usize> = HashMap::new();
     for r in rows(
-        "SELECT subnet_id, vpc_id, account_id, region, host(cidr_block) || '/' || masklen(cidr_block), ipv6_cidr_blocks \
+        "SELECT subnet_id, vpc_id, account_id, region, host(cidr_block) || '/' || masklen(cidr_block), ipv6_cidr_blocks, \
+                availability_zone \
          FROM ec2_subnets WHERE snapshot_id = $1 ORDER BY subnet_id",
     )
     .await?
@@ -361,6 +363,7 @@ pub async fn load(pool: &Pool, snapshot_id: i64) -> Result<Topology> {
         let vpc_id: String = r.get::<_, Option<String>>(1).unwrap_or_default();
         let (account_id, region): (Option<String>, Option<String>) = (r.get(2), r.get(3));
         let (v4, v6): (Option<String>, Option<Vec<String>>) = (r.get(4), r.get(5));
+        let availability_zone: Option<String> = r.get(6);
         let route_table = table_of_subnet.get(&id).or_else(|| main_table.get(&vpc_id)).copied();
         let nacl = nacl_of_subnet.get(&id).or_else(|| default_nacl.get(&vpc_id)).copied();
         let mut cidrs: Vec<IpNet> = v4.as_deref().and_then(cidr).into_iter().collect();
@@ -378,7 +381,7 @@ pub async fn load(pool: &Pool, snapshot_id: i64) -> Result<Topology> {
             }
         }
         subnet_index.insert(id.clone(), t.subnets.len());
-        t.subnets.push(Subnet { id, vpc_id, account_id, region, cidrs, route_table, nacl });
+        t.subnets.push(Subnet { id, vpc_id, account_id, region, availability_zone, cidrs, route_table, nacl });
     }
 
     // Security groups and their rules; references to what the snapshot lacks are findings.
@@ -481,12 +484,6 @@ where
         }
     })
     .collect();
-    let subnet_azs: HashMap<String, String> =
-        rows("SELECT subnet_id, availability_zone FROM ec2_subnets WHERE snapshot_id = $1")
-            .await?
-            .iter()
-            .filter_map(|r| Some((r.get(0), r.get::<_, Option<String>>(1)?)))
-            .collect();
 
     let lb_rows = rows(
         "SELECT load_balancer_arn, name, type, scheme, vpc_id, coalesce(subnet_ids, '{}'), coalesce(security_group_ids, '{}'), account_id, region \
@@ -550,8 +547,8 @@ where
             let chosen = match candidates.as_slice() {
                 [one] => Some(one.id.clone()),
                 many => {
-                    let az = subnet_id.as_ref().and_then(|s| subnet_azs.get(s));
-                    let in_az: Vec<&&Database> = many.iter().filter(|d| d.az.as_ref() == az).collect();
+                    let az = &t.subnets[subnet].availability_zone;
+                    let in_az: Vec<&&Database> = many.iter().filter(|d| &d.az == az).collect();
                     (in_az.len() == 1).then(|| in_az[0].id.clone())
                 }
             };
