@@ -450,9 +450,10 @@ where
     F: Fn(&'static str) -> Fut,
     Fut: std::future::Future<Output = Result<Vec<tokio_postgres::Row>>>,
 {
-    // Instances: live ones only (a stopped instance's interface answers nothing), with names.
+    // Instances: running or starting ones only (a stopped instance's interface answers nothing,
+    // though EDR still counts it live), with names.
     let mut instances: HashMap<String, (Option<String>, bool)> = HashMap::new();
-    for r in rows("SELECT instance_id, name, is_live_instance_state(state) FROM ec2_instances WHERE snapshot_id = $1")
+    for r in rows("SELECT instance_id, name, coalesce(state IN ('pending', 'running'), false) FROM ec2_instances WHERE snapshot_id = $1")
         .await?
     {
         instances.insert(r.get(0), (r.get(1), r.get::<_, Option<bool>>(2).unwrap_or(false)));
