@@ -42,8 +42,7 @@ impl RoleRequest {
     }
 
     fn validate(&self) -> Result<(), AwsError> {
-        let invalid =
-            |message: String| AwsError { operation: "sts:AssumeRole", class: ErrorClass::InvalidInput, message };
+        let invalid = |message: String| AwsError::new("sts:AssumeRole", ErrorClass::InvalidInput, message);
         if self.account_id.len() != 12 || !self.account_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(invalid(format!("account id {:?} is not 12 digits", self.account_id)));
         }
@@ -61,11 +60,9 @@ pub async fn caller_account(config: &SdkConfig) -> Result<String, AwsError> {
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("sts:GetCallerIdentity", e))?;
-    out.account().map(str::to_owned).ok_or_else(|| AwsError {
-        operation: "sts:GetCallerIdentity",
-        class: ErrorClass::Permanent,
-        message: "the reply names no account".into(),
-    })
+    out.account()
+        .map(str::to_owned)
+        .ok_or_else(|| AwsError::new("sts:GetCallerIdentity", ErrorClass::Permanent, "the reply names no account"))
 }
 
 /// The partition of a region: `aws`, `aws-cn` or `aws-us-gov`.
@@ -137,10 +134,8 @@ impl AssumeRoleCache {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("sts:AssumeRole", e))?;
-        let creds = out.credentials().ok_or_else(|| AwsError {
-            operation: "sts:AssumeRole",
-            class: ErrorClass::Transient,
-            message: "the response carried no credentials".into(),
+        let creds = out.credentials().ok_or_else(|| {
+            AwsError::new("sts:AssumeRole", ErrorClass::Transient, "the response carried no credentials")
         })?;
         let expires = SystemTime::try_from(*creds.expiration())
             .unwrap_or_else(|_| SystemTime::now() + Duration::from_secs(15 * 60));

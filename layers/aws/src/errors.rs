@@ -69,6 +69,8 @@ pub struct AwsError {
     pub operation: &'static str,
     pub class: ErrorClass,
     pub message: String,
+    /// The service's error code (`AccessDenied`, `NoSuchBucket`, ...), when it sent one.
+    pub code: Option<String>,
 }
 
 impl AwsError {
@@ -78,12 +80,27 @@ impl AwsError {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let class = classify(&err);
+        let code = err.code().map(str::to_owned);
         let message = match (err.code(), err.message()) {
             (Some(code), Some(msg)) => format!("{code}: {msg}"),
             (Some(code), None) => code.to_owned(),
             _ => aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
         };
-        Self { operation, class, message }
+        Self { operation, class, message, code }
+    }
+
+    /// An error of our own making (no service code).
+    pub fn new(operation: &'static str, class: ErrorClass, message: impl Into<String>) -> Self {
+        Self { operation, class, message: message.into(), code: None }
+    }
+
+    /// Whether the service refused for lack of permission (the code names it in every service).
+    pub fn is_access_denied(&self) -> bool {
+        self.code.as_deref().is_some_and(|c| {
+            matches!(c, "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError")
+                || c.starts_with("AccessDenied")
+                || c == "AuthFailure"
+        })
     }
 }
 

@@ -13,10 +13,8 @@ pub async fn get_secret_parameter(config: &SdkConfig, name: &str) -> Result<Secr
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("ssm:GetParameter", e))?;
-    out.parameter().and_then(|p| p.value()).map(|v| SecretString::from(v.to_owned())).ok_or_else(|| AwsError {
-        operation: "ssm:GetParameter",
-        class: secops_core::ErrorClass::Permanent,
-        message: format!("parameter {name} has no value"),
+    out.parameter().and_then(|p| p.value()).map(|v| SecretString::from(v.to_owned())).ok_or_else(|| {
+        AwsError::new("ssm:GetParameter", secops_core::ErrorClass::Permanent, format!("parameter {name} has no value"))
     })
 }
 
@@ -30,10 +28,12 @@ pub async fn resolve_secret(
     match source {
         secops_core::SecretSource::Value(v) => Ok(v.clone()),
         secops_core::SecretSource::SsmParameter(name) => {
-            let aws = aws.ok_or_else(|| AwsError {
-                operation: "ssm:GetParameter",
-                class: secops_core::ErrorClass::InvalidInput,
-                message: format!("{what} is in SSM parameter {name}, but no AWS configuration was loaded"),
+            let aws = aws.ok_or_else(|| {
+                AwsError::new(
+                    "ssm:GetParameter",
+                    secops_core::ErrorClass::InvalidInput,
+                    format!("{what} is in SSM parameter {name}, but no AWS configuration was loaded"),
+                )
             })?;
             get_secret_parameter(aws, name).await
         }

@@ -85,3 +85,93 @@ impl Drop for MotoServer {
         let _ = self.child.wait();
     }
 }
+
+/// The test HTTP client for SDK clients pointed at moto (reqwest, loopback only). It strips the
+/// `<account>.` host prefix s3control puts in front of the endpoint (moto serves it on the bare
+/// address), and sends requests signed for a named service to another server (a wiremock stub
+/// for what moto cannot serve). Harness-only: the product never routes requests itself.
+#[derive(Debug, Clone, Default)]
+pub struct LoopbackRouter {
+    http: reqwest::Client,
+    redirects: Vec<(String, String)>,
+}
+
+impl LoopbackRouter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Send requests signed for `service` (the SigV4 signing name, e.g. `guardduty`) to `base_uri`.
+    pub fn redirect(mut self, service: &str, base_uri: impl Into<String>) -> Self {
+        self.redirects.push((format!("/{service}/aws4_request"), base_uri.into()));
+        self
+    }
+
+    /// `config` with this router as its HTTP client.
+    pub fn install(self, config: &aws_config::SdkConfig) -> aws_config::SdkConfig {
+        use aws_smithy_runtime_api::client::http::SharedHttpClient;
+        config.to_builder().http_client(SharedHttpClient::new(self)).build()
+    }
+
+    fn route(&self, request: &aws_smithy_runtime_api::client::orchestrator::HttpRequest) -> String {
+        let uri = request.uri().to_owned();
+        let (scheme, rest) = uri.split_once("://").expect("absolute uri");
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let authorization = request.headers().get("authorization").unwrap_or_default();
+        if let Some((_, base)) = self.redirects.iter().find(|(scope, _)| authorization.contains(scope.as_str())) {
+            return format!("{base}/{path}");
+        }
+        match host.split_once('.') {
+            Some((account, loopback))
+                if account.len() == 12
+                    && account.bytes().all(|b| b.is_ascii_digit())
+                    && loopback.starts_with("127.0.0.1") =>
+            {
+                format!("{scheme}://{loopback}/{path}")
+            }
+            _ => uri,
+        }
+    }
+}
+
+impl aws_smithy_runtime_api::client::http::HttpClient for LoopbackRouter {
+    fn http_connector(
+        &self,
+        _: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(self.clone())
+    }
+}
+
+impl aws_smithy_runtime_api::client::http::HttpConnector for LoopbackRouter {
+    fn call(
+        &self,
+        request: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
+    ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
+        use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        use aws_smithy_types::body::SdkBody;
+        let url = self.route(&request);
+        let method = reqwest::Method::from_bytes(request.method().as_bytes()).expect("method");
+        let mut outgoing = self.http.request(method, &url);
+        for (name, value) in request.headers() {
+            if !name.eq_ignore_ascii_case("host") {
+                outgoing = outgoing.header(name, value);
+            }
+        }
+        let body = request.body().bytes().expect("in-memory request body").to_vec();
+        let outgoing = outgoing.body(body);
+        aws_smithy_runtime_api::client::http::HttpConnectorFuture::new(async move {
+            let reply = outgoing.send().await.map_err(|e| ConnectorError::io(e.into()))?;
+            let status = reply.status().as_u16();
+            let headers = reply.headers().clone();
+            let bytes = reply.bytes().await.map_err(|e| ConnectorError::io(e.into()))?;
+            let mut response = HttpResponse::new(status.try_into().expect("status"), SdkBody::from(bytes.to_vec()));
+            for (name, value) in &headers {
+                response.headers_mut().append(name.as_str().to_owned(), value.to_str().unwrap_or_default().to_owned());
+            }
+            Ok(response)
+        })
+    }
+}

@@ -77,6 +77,8 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// `SECOPS_COLLECT_*`, `SECOPS_FALCON_*`, `SECOPS_CLOUDFLARE_*`: what collection reads.
     pub inventory: InventoryConfig,
+    /// `SECOPS_REMEDIATION_*`: the auto-remediation catalogue.
+    pub remediation: RemediationConfig,
 }
 
 /// Where the hot per-event state lives (DESIGN §4).
@@ -463,6 +465,162 @@ pub struct InventoryConfig {
 
 pub const DEFAULT_COLLECTOR_ROLE_NAME: &str = "SecOpsInventoryReader";
 
+/// Whether remediations change anything: `SECOPS_REMEDIATION_MODE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemediationMode {
+    /// Read the resource and show the plan; change nothing (`plan`, the single binary's default:
+    /// its session policy grants only the reading actions).
+    Plan,
+    /// Plan, apply and verify (`apply`; the Lambda function's setting).
+    Apply,
+}
+
+/// An account or OU left alone, for every control or one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemediationExemption {
+    /// An account id, or an OU id / name (as account data names it).
+    pub scope: String,
+    /// `None`: every control.
+    pub control: Option<String>,
+}
+
+impl RemediationExemption {
+    pub fn covers(&self, scope: &str, control: &str) -> bool {
+        self.scope.eq_ignore_ascii_case(scope)
+            && self.control.as_deref().is_none_or(|c| c.eq_ignore_ascii_case(control))
+    }
+}
+
+/// The remediation catalogue's settings.
+#[derive(Debug, Clone)]
+pub struct RemediationConfig {
+    pub mode: RemediationMode,
+    /// `SECOPS_REMEDIATION_ROLE_NAME`: the member-account role remediations assume (default
+    /// `SecOpsRemediation`, deployed by remediation-member-role.yaml), always narrowed by a
+    /// session policy to one remediation's declared actions.
+    pub role_name: String,
+    /// `SECOPS_REMEDIATION_APPROVAL_ENVIRONMENTS`: account environments whose disruptive plans
+    /// wait for approval (comma separated, default `PROD`; `none` for no approvals).
+    pub approval_environments: Vec<String>,
+    /// `SECOPS_REMEDIATION_EXEMPT_ACCOUNTS`: `111122223333` or `111122223333:S3.2`, comma separated.
+    pub exempt_accounts: Vec<RemediationExemption>,
+    /// `SECOPS_REMEDIATION_EXEMPT_OUS`: OU ids or names, optionally `:CONTROL`, comma separated.
+    pub exempt_ous: Vec<RemediationExemption>,
+    /// `SECOPS_REMEDIATION_VERIFY_ATTEMPTS` (default 3) and `SECOPS_REMEDIATION_VERIFY_DELAY_MS`
+    /// (default 2000): re-reads before a verification counts as failed (APIs are eventually consistent).
+    pub verify_attempts: u32,
+    pub verify_delay_ms: u64,
+    /// `SECOPS_REMEDIATION_LOG_BUCKET_PREFIX`: log buckets the catalogue creates are named
+    /// `<prefix>-<account>-<region>` (default `secops-logs`).
+    pub log_bucket_prefix: String,
+}
+
+pub const DEFAULT_REMEDIATION_ROLE_NAME: &str = "SecOpsRemediation";
+
+impl RemediationConfig {
+    fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mode = match var("SECOPS_REMEDIATION_MODE").as_deref() {
+            None | Some("plan") => RemediationMode::Plan,
+            Some("apply") => RemediationMode::Apply,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "SECOPS_REMEDIATION_MODE",
+                    value: other.into(),
+                    expected: "plan or apply",
+                })
+            }
+        };
+        let role_name = var("SECOPS_REMEDIATION_ROLE_NAME").unwrap_or_else(|| DEFAULT_REMEDIATION_ROLE_NAME.to_owned());
+        if !is_role_name(&role_name) {
+            return Err(ConfigError {
+                var: "SECOPS_REMEDIATION_ROLE_NAME",
+                value: role_name,
+                expected: "an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-)",
+            });
+        }
+        let list = |name: &str| -> Vec<String> {
+            var(name)
+                .map(|l| l.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect())
+                .unwrap_or_default()
+        };
+        let approval_environments = match var("SECOPS_REMEDIATION_APPROVAL_ENVIRONMENTS") {
+            None => vec!["PROD".to_owned()],
+            Some(v) if v.eq_ignore_ascii_case("none") => Vec::new(),
+            Some(_) => {
+                list("SECOPS_REMEDIATION_APPROVAL_ENVIRONMENTS").iter().map(|e| e.to_ascii_uppercase()).collect()
+            }
+        };
+        let exemptions = |name: &'static str, accounts: bool| -> Result<Vec<RemediationExemption>, ConfigError> {
+            list(name)
+                .into_iter()
+                .map(|entry| {
+                    let (scope, control) = match entry.split_once(':') {
+                        Some((s, c)) => (s.trim().to_owned(), Some(c.trim().to_owned())),
+                        None => (entry.clone(), None),
+                    };
+                    let scope_ok = if accounts {
+                        scope.len() == 12 && scope.bytes().all(|b| b.is_ascii_digit())
+                    } else {
+                        !scope.is_empty()
+                    };
+                    let control_ok = control.as_deref().is_none_or(|c| c.contains('.') && !c.contains(' '));
+                    if scope_ok && control_ok {
+                        Ok(RemediationExemption { scope, control })
+                    } else {
+                        Err(ConfigError {
+                            var: name,
+                            value: entry,
+                            expected: if accounts {
+                                "comma-separated 12-digit account ids, each optionally :CONTROL (e.g. 111122223333:S3.2)"
+                            } else {
+                                "comma-separated OU ids or names, each optionally :CONTROL (e.g. Sandbox:EC2.4)"
+                            },
+                        })
+                    }
+                })
+                .collect()
+        };
+        let number = |name: &'static str, default: u64, max: u64| -> Result<u64, ConfigError> {
+            match var(name) {
+                None => Ok(default),
+                Some(v) => v.parse::<u64>().ok().filter(|n| *n <= max).ok_or(ConfigError {
+                    var: name,
+                    value: v,
+                    expected: "a whole number in range",
+                }),
+            }
+        };
+        let log_bucket_prefix = var("SECOPS_REMEDIATION_LOG_BUCKET_PREFIX").unwrap_or_else(|| "secops-logs".into());
+        // The prefix plus "-<12 digits>-<region up to 14>" must stay a valid bucket name (63).
+        if !(3..=32).contains(&log_bucket_prefix.len())
+            || !log_bucket_prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            || log_bucket_prefix.starts_with('-')
+        {
+            return Err(ConfigError {
+                var: "SECOPS_REMEDIATION_LOG_BUCKET_PREFIX",
+                value: log_bucket_prefix,
+                expected: "3-32 of a-z 0-9 - (the start of an S3 bucket name)",
+            });
+        }
+        Ok(RemediationConfig {
+            mode,
+            role_name,
+            approval_environments,
+            exempt_accounts: exemptions("SECOPS_REMEDIATION_EXEMPT_ACCOUNTS", true)?,
+            exempt_ous: exemptions("SECOPS_REMEDIATION_EXEMPT_OUS", false)?,
+            verify_attempts: number("SECOPS_REMEDIATION_VERIFY_ATTEMPTS", 3, 20)?.max(1) as u32,
+            verify_delay_ms: number("SECOPS_REMEDIATION_VERIFY_DELAY_MS", 2000, 60_000)?,
+            log_bucket_prefix,
+        })
+    }
+}
+
+impl Default for RemediationConfig {
+    fn default() -> Self {
+        Self::from_vars(&|_| None).expect("the defaults are valid")
+    }
+}
+
 /// A secret given directly or as the name of an SSM SecureString parameter.
 fn secret_from(var: &dyn Fn(&str) -> Option<String>, value: &str, parameter: &str) -> Option<SecretSource> {
     match (var(value), var(parameter)) {
@@ -644,6 +802,7 @@ impl Config {
         let decide = DecideConfig::from_vars(&var, &state_dir)?;
         let notify = NotifyConfig::from_vars(&var, &state_dir)?;
         let inventory = InventoryConfig::from_vars(&var)?;
+        let remediation = RemediationConfig::from_vars(&var)?;
 
         Ok(Config {
             database,
@@ -658,6 +817,7 @@ impl Config {
             decide,
             notify,
             inventory,
+            remediation,
         })
     }
 }
@@ -711,6 +871,40 @@ mod tests {
     fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn remediation_settings() {
+        let c = parse(&[]).unwrap().remediation;
+        assert_eq!(c.mode, RemediationMode::Plan);
+        assert_eq!(c.role_name, DEFAULT_REMEDIATION_ROLE_NAME);
+        assert_eq!(c.approval_environments, ["PROD"]);
+        let c = parse(&[
+            ("SECOPS_REMEDIATION_MODE", "apply"),
+            ("SECOPS_REMEDIATION_APPROVAL_ENVIRONMENTS", "prod, staging"),
+            ("SECOPS_REMEDIATION_EXEMPT_ACCOUNTS", "111122223333, 444455556666:S3.2"),
+            ("SECOPS_REMEDIATION_EXEMPT_OUS", "Sandbox:EC2.4"),
+        ])
+        .unwrap()
+        .remediation;
+        assert_eq!(c.mode, RemediationMode::Apply);
+        assert_eq!(c.approval_environments, ["PROD", "STAGING"]);
+        assert!(c.exempt_accounts[0].covers("111122223333", "EC2.2"));
+        assert!(c.exempt_accounts[1].covers("444455556666", "s3.2"));
+        assert!(!c.exempt_accounts[1].covers("444455556666", "S3.3"));
+        assert!(c.exempt_ous[0].covers("sandbox", "EC2.4"));
+        assert!(parse(&[("SECOPS_REMEDIATION_APPROVAL_ENVIRONMENTS", "none")])
+            .unwrap()
+            .remediation
+            .approval_environments
+            .is_empty());
+        let e = parse(&[("SECOPS_REMEDIATION_EXEMPT_ACCOUNTS", "12345")]).unwrap_err();
+        assert_eq!(e.var, "SECOPS_REMEDIATION_EXEMPT_ACCOUNTS");
+        assert_eq!(parse(&[("SECOPS_REMEDIATION_MODE", "yolo")]).unwrap_err().var, "SECOPS_REMEDIATION_MODE");
+        assert_eq!(
+            parse(&[("SECOPS_REMEDIATION_LOG_BUCKET_PREFIX", "Bad_")]).unwrap_err().var,
+            "SECOPS_REMEDIATION_LOG_BUCKET_PREFIX"
+        );
     }
 
     #[test]

@@ -17,6 +17,6 @@ pub use analyst_task::AnalystTask;
 pub use config::{
     AccountSource, AuditConfig, AuditKeySource, ChatTarget, CheckpointTarget, CloudflareSettings, Config, ConfigError,
     DatabaseSource, DecideConfig, FalconSettings, FindingsHubTarget, HotStateStore, InventoryConfig, JiraSettings,
-    LogFormat, NotifyConfig, QuarantineMode, SecretSource,
+    LogFormat, NotifyConfig, QuarantineMode, RemediationConfig, RemediationExemption, RemediationMode, SecretSource,
 };
 pub use error::{ErrorClass, StepError};

@@ -1,18 +1,10 @@
-//! The moto harness of the AWS collector tests. Harness-only routing (no product hooks): a test
-//! HTTP client strips the account-id host prefix s3control puts in front of the loopback address,
-//! and sends requests signed for GuardDuty (which moto cannot serve findings for) to a wiremock
+//! The moto harness of the AWS collector tests: `secops_aws::testing::LoopbackRouter` serves
+//! s3control on loopback and sends GuardDuty (which moto cannot serve findings for) to a wiremock
 //! server.
 
 #![allow(dead_code)]
 
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
-};
-use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
-use aws_smithy_runtime_api::client::result::ConnectorError;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::body::SdkBody;
-use secops_aws::testing::MotoServer;
+use secops_aws::testing::{LoopbackRouter, MotoServer};
 use secops_aws::{load_sdk_config, AwsSettings};
 use serde_json::json;
 use wiremock::matchers::{body_partial_json, method, path};
@@ -24,73 +16,9 @@ pub const EAST: &str = "us-east-1";
 pub const WEST: &str = "eu-west-1";
 pub const IMAGE: &str = "ami-0123456789abcdef0";
 
-/// The harness's HTTP client (reqwest, loopback only): `<account>.127.0.0.1` hosts go to
-/// 127.0.0.1, requests signed for GuardDuty go to the stub.
-#[derive(Debug, Clone)]
-pub struct LoopbackRouter {
-    http: reqwest::Client,
-    guardduty: String,
-}
-
-impl HttpClient for LoopbackRouter {
-    fn http_connector(&self, _: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
-        SharedHttpConnector::new(self.clone())
-    }
-}
-
-impl LoopbackRouter {
-    fn route(&self, request: &HttpRequest) -> String {
-        let uri = request.uri().to_owned();
-        let signed_for_guardduty =
-            request.headers().get("authorization").is_some_and(|auth| auth.contains("/guardduty/aws4_request"));
-        let (scheme, rest) = uri.split_once("://").expect("absolute uri");
-        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-        if signed_for_guardduty {
-            return format!("{}/{path}", self.guardduty);
-        }
-        match host.split_once('.') {
-            Some((account, loopback))
-                if account.len() == 12
-                    && account.bytes().all(|b| b.is_ascii_digit())
-                    && loopback.starts_with("127.0.0.1") =>
-            {
-                format!("{scheme}://{loopback}/{path}")
-            }
-            _ => uri,
-        }
-    }
-}
-
-impl HttpConnector for LoopbackRouter {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let url = self.route(&request);
-        let method = reqwest::Method::from_bytes(request.method().as_bytes()).expect("method");
-        let mut outgoing = self.http.request(method, &url);
-        for (name, value) in request.headers() {
-            if !name.eq_ignore_ascii_case("host") {
-                outgoing = outgoing.header(name, value);
-            }
-        }
-        let body = request.body().bytes().expect("in-memory request body").to_vec();
-        let outgoing = outgoing.body(body);
-        HttpConnectorFuture::new(async move {
-            let reply = outgoing.send().await.map_err(|e| ConnectorError::io(e.into()))?;
-            let status = reply.status().as_u16();
-            let headers = reply.headers().clone();
-            let bytes = reply.bytes().await.map_err(|e| ConnectorError::io(e.into()))?;
-            let mut response = HttpResponse::new(status.try_into().expect("status"), SdkBody::from(bytes.to_vec()));
-            for (name, value) in &headers {
-                response.headers_mut().append(name.as_str().to_owned(), value.to_str().unwrap_or_default().to_owned());
-            }
-            Ok(response)
-        })
-    }
-}
-
 pub async fn base_config(moto: &MotoServer, guardduty: &MockServer, region: &str) -> aws_config::SdkConfig {
     let config = load_sdk_config(&AwsSettings::for_endpoint(&moto.endpoint, region)).await;
-    let router = LoopbackRouter { http: reqwest::Client::new(), guardduty: guardduty.uri() };
-    config.to_builder().http_client(SharedHttpClient::new(router)).build()
+    LoopbackRouter::new().redirect("guardduty", guardduty.uri()).install(&config)
 }
 
 /// A session in `account` (moto switches account on the assumed credentials).
