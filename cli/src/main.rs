@@ -9,6 +9,7 @@ mod demo;
 mod inventory;
 mod notify;
 mod redact;
+mod remediate;
 mod steps;
 
 use clap::{Parser, Subcommand};
@@ -98,6 +99,27 @@ enum Command {
     /// Inventory snapshots: list, prune.
     #[command(subcommand)]
     Snapshots(inventory::SnapshotsCommand),
+    /// The auto-remediation catalogue: list it, plan or apply one finding's remediation, and
+    /// the approval requests waiting for a decision.
+    #[command(subcommand)]
+    Remediate(remediate::RemediateCommand),
+    /// Approve a waiting remediation (`secops remediate approvals` lists them): the workflow
+    /// applies the plan if the resource still needs exactly that change.
+    Approve {
+        /// The approval id (apr-...).
+        id: String,
+        /// Who approves (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Reject a waiting remediation: the finding is ticketed with the reason.
+    Reject {
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// Run one of the product's state machines (findings, remediation, incidents, inventory,
     /// triage, housekeeping) in-process, wired exactly as template.yaml wires it on AWS.
     Run {
@@ -212,6 +234,13 @@ fn main() -> ExitCode {
             Command::Snapshots(command) => inventory::snapshots(&config, command).await,
             Command::Fixtures(command) => inventory::fixtures(command),
             Command::Md2adf => notify::md2adf(),
+            Command::Remediate(command) => remediate::run(&config, command).await,
+            Command::Approve { id, by } => {
+                remediate::decide(&config, &id, secops_remediation::Decision::Approved, by, None).await
+            }
+            Command::Reject { id, reason, by } => {
+                remediate::decide(&config, &id, secops_remediation::Decision::Rejected, by, Some(reason)).await
+            }
             Command::Notify(command) => notify::run(&config, command).await,
             Command::Audit(command) => Ok(audit::run(&config, command).await),
             Command::Redact { policy, json, detect, policy_file } => {

@@ -13,13 +13,14 @@ use secops_core::{Config, StepError};
 use secops_inventory::step::InventoryStep;
 use secops_notify::step::NotifyStep;
 use secops_notify::Notifier;
+use secops_remediation::RemediateStep;
 use secops_soar::setup::Outbound;
 use secops_soar::step::{DecideStep, TicketStep};
 use secops_soar::Soar;
 use serde_json::Value;
 
 /// What each step's capability is, for the "not built yet" refusal (same words as the Lambdas).
-const NOT_BUILT: [(&str, &str); 2] = [("remediate", "auto-remediation"), ("triage", "triage")];
+const NOT_BUILT: [(&str, &str); 1] = [("triage", "triage")];
 
 /// Every `decide` answer (the scratchpad, or `{finding: {Id}, error, class}`), kept for printing.
 pub type Decisions = Arc<Mutex<Vec<Value>>>;
@@ -39,6 +40,7 @@ pub struct LocalSteps {
     tickets: TicketStep,
     notify: NotifyStep,
     audit: Arc<AuditStep>,
+    pub remediate: RemediateStep,
 }
 
 fn failure(e: StepError) -> TaskFailure {
@@ -49,7 +51,10 @@ impl LocalSteps {
     /// Build the steps over the database at `url` (already migrated).
     pub async fn open(config: &Config, url: &str) -> Result<LocalSteps> {
         let pool = secops_store::db::connect_pool(url, 4).await?;
-        let aws = if secops_soar::setup::needs_aws(config) || secops_notify::setup::needs_aws(config) {
+        let aws = if secops_soar::setup::needs_aws(config)
+            || secops_notify::setup::needs_aws(config)
+            || secops_remediation::setup::needs_aws(config)
+        {
             Some(secops_aws::load_sdk_config(&secops_aws::AwsSettings::from_config(config)).await)
         } else {
             None
@@ -65,7 +70,17 @@ impl LocalSteps {
         let redactor = audit_setup::redactor(&config.audit, &signer, Destination::Audit).await?;
         let checkpoints = audit_setup::checkpoint_store(&config.audit, aws.as_ref())?;
         let log = PgAuditLog::new(pool.clone(), config.audit.chain.clone(), signer, redactor);
+        // Approval requests record where the decision goes: this process's callback endpoint.
+        let remediation_aws = if secops_remediation::setup::needs_aws(config) { aws.as_ref() } else { None };
+        let remediate = secops_remediation::setup::step(
+            config,
+            remediation_aws,
+            Some(pool.clone()),
+            Some(notifier.clone() as Arc<dyn secops_core::outbound::Alerts>),
+        )
+        .with_callback_url(Arc::new(secops_asl::callback_server::CallbackServer::running_endpoint));
         Ok(LocalSteps {
+            remediate,
             config: config.clone(),
             pool,
             aws,
@@ -78,7 +93,7 @@ impl LocalSteps {
         })
     }
 
-    /// Register decide, notify, audit, collect and reconcile by step name; the steps whose
+    /// Register decide, remediate, notify, audit, collect and reconcile by step name; the steps whose
     /// capability is not built yet refuse with `InvalidInput`. `decisions` collects every
     /// `decide` answer.
     pub fn register(&self, registry: &mut TaskRegistry, decisions: Option<Decisions>) {
@@ -113,6 +128,14 @@ impl LocalSteps {
                         _ => notify.handle(input).await.map_err(failure),
                     }
                 }
+            }),
+        );
+        let remediate = self.remediate.clone();
+        registry.function(
+            "remediate",
+            function(move |input: Value| {
+                let remediate = remediate.clone();
+                async move { remediate.handle(input).await.map_err(failure) }
             }),
         );
         let audit = self.audit.clone();

@@ -68,7 +68,7 @@ const ACTIONS: [(&str, &[&str]); 7] = [
     ("collect", &["collect"]),
     ("reconcile", &["reconcile"]),
     ("decide", &["decide", "suppress_finding", "resolve_finding", "classify_incident", "sync_enabled_controls"]),
-    ("remediate", &["remediate"]),
+    ("remediate", &["remediate", "request_approval", "apply_approved", "approval_ended"]),
     ("triage", &["select_findings"]),
     (
         "notify",
@@ -236,8 +236,8 @@ fn every_state_machine_file_is_wired_in_the_template_and_every_placeholder_resol
     assert!(unwired.is_empty(), "statemachines/ files no AWS::Serverless::StateMachine uses: {unwired:?}");
 }
 
-/// Error names our own tasks raise are exactly the StepError classes; anything else in an
-/// `ErrorEquals` must be a predefined `States.*` name, a Lambda service error or a
+/// Error names our own tasks raise are exactly the StepError classes (plus `Rejected`, how
+/// `secops reject` ends an approval wait); anything else in an `ErrorEquals` must be a predefined `States.*` name, a Lambda service error or a
 /// `StepFunctions.*` (nested execution) name. A typo here would silently never match.
 #[test]
 fn state_machines_match_only_error_names_that_exist() {
@@ -248,6 +248,7 @@ fn state_machines_match_only_error_names_that_exist() {
         collect_error_equals(&definition, &mut names);
         for name in names {
             let known = ours.contains(name.as_str())
+                || name == secops_remediation::step::REJECTED
                 || STATES_ERRORS.contains(&name.as_str())
                 || LAMBDA_ERRORS.contains(&name.as_str())
                 || name.strip_prefix("StepFunctions.").is_some_and(|rest| !rest.is_empty());
@@ -318,9 +319,9 @@ fn every_function_call_names_its_step_and_an_action_the_step_knows() {
             if !resource.contains("lambda") {
                 continue;
             }
-            assert_eq!(
-                resource, "arn:aws:states:::lambda:invoke",
-                "{file}: '{name}' must use the lambda:invoke integration"
+            assert!(
+                ["arn:aws:states:::lambda:invoke", "arn:aws:states:::lambda:invoke.waitForTaskToken"].contains(&resource),
+                "{file}: '{name}' must use the lambda:invoke integration (or its .waitForTaskToken form), not {resource}"
             );
             let function = state["Parameters"]["FunctionName"].as_str().unwrap_or_default();
             let step = function
@@ -349,6 +350,12 @@ fn every_function_call_names_its_step_and_an_action_the_step_knows() {
     // Steps that are built answer every action the machines send them.
     for action in actions["audit"] {
         assert!(secops_audit::step::ACTIONS.contains(action), "the audit function does not handle '{action}'");
+    }
+    for action in actions["remediate"] {
+        assert!(
+            secops_remediation::step::ACTIONS.contains(action),
+            "the remediate function does not handle '{action}'"
+        );
     }
     for action in actions["decide"] {
         assert!(secops_soar::step::DECIDE_ACTIONS.contains(action), "the decide function does not handle '{action}'");
@@ -461,4 +468,21 @@ fn analyst_tasks_get_the_environment_the_analyst_reads() {
         }
     }
     assert!(found > 0, "no machine runs the analyst");
+}
+
+/// The approval gate's wait in the machine is the one the step announces to people (and stores
+/// as the request's expiry), and a rejection is caught by name before the catch-all.
+#[test]
+fn the_approval_wait_matches_the_step_and_rejection_is_caught() {
+    let all = definitions();
+    let (_, definition) = &all["remediation.asl.json"];
+    let states = all_states(definition);
+    let (_, ask) = states.iter().find(|(name, _)| name == "Ask for approval").expect("an 'Ask for approval' state");
+    assert_eq!(ask["Resource"], "arn:aws:states:::lambda:invoke.waitForTaskToken");
+    assert_eq!(ask["TimeoutSeconds"].as_i64(), Some(secops_remediation::step::APPROVAL_WAIT_SECONDS));
+    assert_eq!(ask["Parameters"]["Payload"]["token.$"], "$$.Task.Token");
+    let catches: Vec<&str> =
+        ask["Catch"].as_array().unwrap().iter().map(|c| c["ErrorEquals"][0].as_str().unwrap()).collect();
+    assert_eq!(catches, ["States.Timeout", secops_remediation::step::REJECTED, "States.ALL"]);
+    assert!(definition["TimeoutSeconds"].as_i64().unwrap() > secops_remediation::step::APPROVAL_WAIT_SECONDS);
 }

@@ -69,7 +69,14 @@ impl CallbackServer {
         let (shutdown, _) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, hub, shutdown.clone()));
         tracing::debug!(%addr, "task-token callback endpoint listening");
+        *RUNNING.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("http://{addr}"));
         Ok(CallbackServer { addr, shutdown, task: Some(task) })
+    }
+
+    /// The endpoint of the callback server this process started last and has not stopped, for
+    /// steps that record where a person's decision must be sent (the remediation approval gate).
+    pub fn running_endpoint() -> Option<String> {
+        RUNNING.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// `http://127.0.0.1:<port>`: the value for the analyst's `AWS_ENDPOINT_URL_SFN`.
@@ -84,6 +91,7 @@ impl CallbackServer {
     /// Stop accepting, let requests in flight finish (at most a few seconds), close every
     /// connection, and return when all of that is done.
     pub async fn stop(mut self) {
+        self.forget_running();
         let _ = self.shutdown.send(true);
         if let Some(mut task) = self.task.take() {
             if tokio::time::timeout(STOP_GRACE + Duration::from_secs(1), &mut task).await.is_err() {
@@ -95,8 +103,21 @@ impl CallbackServer {
     }
 }
 
+impl CallbackServer {
+    fn forget_running(&self) {
+        let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+        if running.as_deref() == Some(self.endpoint_url().as_str()) {
+            *running = None;
+        }
+    }
+}
+
+/// The endpoint of the running server (see [`CallbackServer::running_endpoint`]).
+static RUNNING: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
 impl Drop for CallbackServer {
     fn drop(&mut self) {
+        self.forget_running();
         if let Some(task) = self.task.take() {
             // Aborting the accept loop drops its JoinSet, which aborts every connection.
             task.abort();

@@ -43,9 +43,13 @@ impl TaskTokenReporter {
 
     /// Report a step error: its class is the error name the state machine's Retry/Catch match.
     pub async fn fail(&self, error: &StepError) -> Result<(), AwsError> {
-        let cause: String = error.message.chars().take(MAX_CAUSE_CHARS).collect();
-        let call =
-            self.client.send_task_failure().task_token(&self.token).error(error.name()).cause(cause).send().await;
+        self.fail_named(error.name(), &error.message).await
+    }
+
+    /// Fail the task with an error name of the caller's choosing (e.g. `Rejected`).
+    pub async fn fail_named(&self, error: &str, cause: &str) -> Result<(), AwsError> {
+        let cause: String = cause.chars().take(MAX_CAUSE_CHARS).collect();
+        let call = self.client.send_task_failure().task_token(&self.token).error(error).cause(cause).send().await;
         call.map(|_| ()).map_err(|e| AwsError::from_sdk("states:SendTaskFailure", e))
     }
 }

@@ -46,6 +46,31 @@ impl Catalogue {
         specs
     }
 
+    /// The README's catalogue table (a test keeps the README equal to it).
+    pub fn markdown_table(&self) -> String {
+        let mut out = String::from(
+            "| Control | What it changes | Permissions (its session policy) | Disruptive | Verified by | Tested with |\n\
+             |---|---|---|---|---|---|\n",
+        );
+        for s in self.specs() {
+            let actions = crate::policy::session_actions(s, crate::policy::Access::Declared);
+            let actions: Vec<String> = actions.iter().map(|a| format!("`{a}`")).collect();
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                s.control,
+                s.change,
+                actions.join(" "),
+                if s.disruptive { "yes: approval in PROD" } else { "no" },
+                s.verification,
+                match s.tested_with {
+                    crate::spec::TestedWith::Moto => "moto",
+                    crate::spec::TestedWith::Wiremock => "wiremock",
+                }
+            ));
+        }
+        out
+    }
+
     pub fn len(&self) -> usize {
         self.by_control.len()
     }

@@ -5,6 +5,7 @@
 //! order; [`step`] speaks the state machine's scratchpad.
 #![forbid(unsafe_code)]
 
+pub mod approval;
 pub mod catalogue;
 pub mod context;
 pub mod controls;
@@ -13,14 +14,18 @@ pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod runner;
+pub mod setup;
 pub mod spec;
+pub mod step;
 pub mod support;
 pub mod target;
 
+pub use approval::{ApprovalBook, Decision, PgApprovals};
 pub use catalogue::Catalogue;
 pub use context::Ctx;
 pub use plan::{Change, Plan};
 pub use report::{Outcome, Report};
 pub use runner::{Request, Runner, Sessions};
 pub use spec::{Assessment, Check, Remediation, Spec, TestedWith};
+pub use step::RemediateStep;
 pub use target::Target;
