@@ -408,3 +408,80 @@ async fn audit_append_export_checkpoint_verify_and_the_exit_codes() {
     assert!(err.contains("audit-keys.json") && err.contains("SECOPS_AUDIT_KEY_FILE"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn remediate_list_shows_the_whole_catalogue() {
+    let dir = tempdir("remediate-list");
+    let o = secops(&dir, &["remediate", "list", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let specs = json_out(&o);
+    let controls: Vec<&str> = specs.as_array().unwrap().iter().map(|s| s["control"].as_str().unwrap()).collect();
+    assert!(controls.len() >= 50, "{} controls: {controls:?}", controls.len());
+    assert!(controls.contains(&"S3.2") && controls.contains(&"EC2.13") && controls.contains(&"IAM.7"));
+    let text = stdout(&secops(&dir, &["remediate", "list"]));
+    assert!(text.ends_with(&format!("{} controls\n", controls.len())), "{text}");
+}
+
+/// `remediate plan` then `remediate apply --yes` on one finding, against moto: the plan changes
+/// nothing, the apply changes exactly the plan and verifies, a re-run finds it compliant.
+#[test]
+fn remediate_plan_and_apply_one_finding_against_moto() {
+    let moto = secops_aws::testing::MotoServer::start();
+    let dir = tempdir("remediate-apply");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sdk = runtime
+        .block_on(secops_aws::load_sdk_config(&secops_aws::AwsSettings::for_endpoint(&moto.endpoint, "us-east-1")));
+    let s3 = aws_sdk_s3::Client::new(&sdk);
+    runtime.block_on(s3.create_bucket().bucket("cli-bucket").send()).unwrap();
+    let finding = serde_json::json!({
+        "SchemaVersion": "2018-10-08",
+        "Id": "arn:aws:securityhub:us-east-1:123456789012:security-control/S3.2/finding/cli",
+        "ProductArn": "arn:aws:securityhub:us-east-1::product/aws/securityhub",
+        "GeneratorId": "security-control/S3.2",
+        "AwsAccountId": "123456789012",
+        "Region": "us-east-1",
+        "Types": ["Software and Configuration Checks"],
+        "CreatedAt": "2026-11-01T08:00:00.000Z",
+        "UpdatedAt": "2026-11-20T08:00:00.000Z",
+        "Severity": {"Label": "HIGH", "Normalized": 70},
+        "Title": "S3.2",
+        "Description": "test",
+        "Resources": [{"Type": "AwsS3Bucket", "Id": "arn:aws:s3:::cli-bucket", "Region": "us-east-1"}],
+        "Compliance": {"Status": "FAILED", "SecurityControlId": "S3.2"}
+    });
+    std::fs::write(dir.join("finding.json"), finding.to_string()).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_secops"))
+            .args(args)
+            .current_dir(&dir)
+            .env("SECOPS_AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("SECOPS_REMEDIATION_VERIFY_DELAY_MS", "0")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap()
+    };
+    let blocked = || runtime.block_on(s3.get_public_access_block().bucket("cli-bucket").send()).is_ok();
+
+    let plan = run(&["remediate", "plan", "--finding", "finding.json", "--json"]);
+    assert!(plan.status.success(), "{}", String::from_utf8_lossy(&plan.stderr));
+    let plan = json_out(&plan);
+    assert_eq!(plan["outcome"], "planned");
+    assert_eq!(plan["plan"]["changes"][0]["action"], "s3:PutBucketPublicAccessBlock");
+    assert!(!blocked(), "planning changes nothing");
+
+    let refused = run(&["remediate", "apply", "--finding", "finding.json"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--yes"));
+    assert!(!blocked());
+
+    let applied = run(&["remediate", "apply", "--finding", "finding.json", "--yes", "--json"]);
+    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
+    let applied = json_out(&applied);
+    assert_eq!(applied["outcome"], "remediated", "{applied}");
+    assert!(blocked());
+    let again = json_out(&run(&["remediate", "plan", "--finding", "finding.json", "--json"]));
+    assert_eq!(again["outcome"], "already_compliant");
+}

@@ -1,0 +1,117 @@
+//! Shared by the CloudTrail and account-logging controls: the trail of a finding (name, ARN, tags),
+//! IAM policy documents as IAM returns them, and the bound on followed pages.
+
+use aws_sdk_cloudtrail::types::Trail;
+use secops_aws::AwsError;
+use secops_core::ErrorClass;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+use crate::context::Ctx;
+use crate::support::aws;
+
+/// Every paginated read stops here with an error rather than looping on a broken token.
+pub(crate) const MAX_PAGES: usize = 100;
+
+pub(crate) fn too_many_pages(action: &'static str) -> AwsError {
+    AwsError::new(action, ErrorClass::Permanent, format!("more than {MAX_PAGES} pages; stopped reading"))
+}
+
+/// The trail name of an `AwsCloudTrailTrail` id (`arn:…:trail/<name>` or the bare name).
+pub(crate) fn trail_name_of(resource_id: &str) -> Result<String, String> {
+    let name = crate::target::arn_resource_after(resource_id, "trail/", "")?;
+    if name.contains('/') || name.contains(':') {
+        return Err(format!(
+            "expected a trail ARN (arn:…:cloudtrail:<region>:<account>:trail/<name>), got {resource_id}"
+        ));
+    }
+    Ok(name)
+}
+
+/// The finding's trail as an ARN (the APIs take it in any region; names only in the home region).
+pub(crate) fn trail_arn(ctx: &Ctx) -> String {
+    ctx.target.resource_arn("cloudtrail", &format!("trail/{}", ctx.target.name))
+}
+
+/// The finding's trail. A missing trail is `TrailNotFoundException`, which the runner suppresses.
+pub(crate) async fn get_trail(ctx: &Ctx) -> Result<Trail, AwsError> {
+    let out = ctx.cloudtrail().get_trail().name(trail_arn(ctx)).send().await.map_err(aws("cloudtrail:GetTrail"))?;
+    out.trail().cloned().ok_or_else(|| {
+        AwsError::new(
+            "cloudtrail:GetTrail",
+            ErrorClass::Permanent,
+            format!("GetTrail of {} returned no trail", trail_arn(ctx)),
+        )
+    })
+}
+
+/// The trail's tags.
+pub(crate) async fn trail_tags(ctx: &Ctx) -> Result<BTreeMap<String, String>, AwsError> {
+    let out = ctx
+        .cloudtrail()
+        .list_tags()
+        .resource_id_list(trail_arn(ctx))
+        .send()
+        .await
+        .map_err(aws("cloudtrail:ListTags"))?;
+    Ok(out
+        .resource_tag_list()
+        .iter()
+        .flat_map(|r| r.tags_list())
+        .map(|t| (t.key().to_owned(), t.value().unwrap_or_default().to_owned()))
+        .collect())
+}
+
+/// An IAM policy document as IAM returns it (URL-encoded JSON), parsed; `None` when it is not JSON.
+pub(crate) fn iam_document(encoded: &str) -> Option<Value> {
+    serde_json::from_str(encoded).ok().or_else(|| serde_json::from_str(&percent_decode(encoded)?).ok())
+}
+
+/// RFC 3986 percent-decoding (IAM encodes policy documents this way).
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Whether a trust policy lets `service` assume the role.
+pub(crate) fn trusts_service(trust: &Value, service: &str) -> bool {
+    super::s3_common::statements_of(trust).iter().any(|st| {
+        st.get("Effect").and_then(Value::as_str) == Some("Allow")
+            && super::s3_common::strings_of(st.get("Action")).iter().any(|a| a == "sts:AssumeRole")
+            && st
+                .get("Principal")
+                .and_then(|p| p.get("Service"))
+                .is_some_and(|s| super::s3_common::strings_of(Some(s)).iter().any(|x| x == service))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_documents() {
+        assert_eq!(trail_name_of("arn:aws:cloudtrail:us-east-1:123456789012:trail/main").unwrap(), "main");
+        assert_eq!(trail_name_of("main").unwrap(), "main");
+        assert!(trail_name_of("arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/x").is_err());
+        let doc = iam_document("%7B%22Version%22%3A%222012-10-17%22%7D").unwrap();
+        assert_eq!(doc["Version"], "2012-10-17");
+        assert_eq!(iam_document("{\"a\":1}").unwrap()["a"], 1);
+        assert!(iam_document("%7").is_none());
+        let trust = serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": ["cloudtrail.amazonaws.com"]}, "Action": "sts:AssumeRole"}]});
+        assert!(trusts_service(&trust, "cloudtrail.amazonaws.com"));
+        assert!(!trusts_service(&trust, "config.amazonaws.com"));
+    }
+}
