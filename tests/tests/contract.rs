@@ -485,4 +485,7 @@ fn the_approval_wait_matches_the_step_and_rejection_is_caught() {
         ask["Catch"].as_array().unwrap().iter().map(|c| c["ErrorEquals"][0].as_str().unwrap()).collect();
     assert_eq!(catches, ["States.Timeout", secops_remediation::step::REJECTED, "States.ALL"]);
     assert!(definition["TimeoutSeconds"].as_i64().unwrap() > secops_remediation::step::APPROVAL_WAIT_SECONDS);
+    // The parent waits for the child (startExecution.sync): it must outlive the approval wait.
+    let (_, findings) = &all["findings.asl.json"];
+    assert!(findings["TimeoutSeconds"].as_i64().unwrap() > definition["TimeoutSeconds"].as_i64().unwrap());
 }
