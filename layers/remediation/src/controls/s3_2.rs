@@ -41,48 +41,66 @@ impl Remediation for S3_2 {
     }
 
     async fn plan(&self, ctx: &Ctx) -> Result<Assessment, AwsError> {
-        let bucket = &ctx.target.name;
+        plan_block_all(ctx, Some("secops:s3:public-read-intended"), "").await
+    }
+
+    async fn execute(&self, ctx: &Ctx, change: &Change) -> Result<(), AwsError> {
+        execute_block_all(ctx, change).await
+    }
+
+    async fn verify(&self, ctx: &Ctx) -> Result<Check, AwsError> {
+        verify_block_all(ctx).await
+    }
+}
+
+/// The plan of the bucket Block Public Access controls (S3.2, S3.3, S3.8): compliant when all
+/// four settings are on, else one PutPublicAccessBlock. With `website_tag`, a bucket that serves
+/// a static website is a ticket instead (blocking would take the site down), naming the tag that
+/// exempts it on purpose. `why` prefixes the change's reason.
+pub(crate) async fn plan_block_all(ctx: &Ctx, website_tag: Option<&str>, why: &str) -> Result<Assessment, AwsError> {
+    let bucket = &ctx.target.name;
+    if let Some(tag) = website_tag {
         let website = ctx.s3().get_bucket_website().bucket(bucket).expected_bucket_owner(ctx.account()).send().await;
         match website {
             Ok(_) => {
                 return Ok(Assessment::Ticket(format!(
                     "bucket {bucket} serves a static website; blocking public access would take it down. Serve it \
-                     through CloudFront with origin access control, or tag it secops:s3:public-read-intended=true"
+                     through CloudFront with origin access control, or tag it {tag}=true"
                 )))
             }
             Err(e) if has_code(&e, &["NoSuchWebsiteConfiguration"]) => {}
             Err(e) => return Err(aws("s3:GetBucketWebsite")(e)),
         }
-        let current = public_access_block(ctx).await?;
-        if current.iter().all(|(_, on)| *on) {
-            return Ok(Assessment::Compliant(format!("bucket {bucket} already blocks all public access")));
-        }
-        Ok(Assessment::Changes(vec![Change::new(
-            "s3:PutBucketPublicAccessBlock",
-            format!("arn:{}:s3:::{bucket}", ctx.target.partition),
-            json!({
-                "Bucket": bucket,
-                "BlockPublicAcls": true,
-                "IgnorePublicAcls": true,
-                "BlockPublicPolicy": true,
-                "RestrictPublicBuckets": true,
-            }),
-            format!("now {}", describe(&current)),
-        )]))
     }
+    let current = public_access_block(ctx).await?;
+    if current.iter().all(|(_, on)| *on) {
+        return Ok(Assessment::Compliant(format!("bucket {bucket} already blocks all public access")));
+    }
+    Ok(Assessment::Changes(vec![Change::new(
+        "s3:PutBucketPublicAccessBlock",
+        format!("arn:{}:s3:::{bucket}", ctx.target.partition),
+        json!({
+            "Bucket": bucket,
+            "BlockPublicAcls": true,
+            "IgnorePublicAcls": true,
+            "BlockPublicPolicy": true,
+            "RestrictPublicBuckets": true,
+        }),
+        format!("{why}now {}", describe(&current)),
+    )]))
+}
 
-    async fn execute(&self, ctx: &Ctx, change: &Change) -> Result<(), AwsError> {
-        match change.action.as_str() {
-            "s3:PutBucketPublicAccessBlock" => put_block_all(ctx, change.text("Bucket")?).await,
-            _ => Err(unplanned(change)),
-        }
+pub(crate) async fn execute_block_all(ctx: &Ctx, change: &Change) -> Result<(), AwsError> {
+    match change.action.as_str() {
+        "s3:PutBucketPublicAccessBlock" => put_block_all(ctx, change.text("Bucket")?).await,
+        _ => Err(unplanned(change)),
     }
+}
 
-    async fn verify(&self, ctx: &Ctx) -> Result<Check, AwsError> {
-        let current = public_access_block(ctx).await?;
-        let text = describe(&current);
-        Ok(if current.iter().all(|(_, on)| *on) { Check::Holds(text) } else { Check::Fails(text) })
-    }
+pub(crate) async fn verify_block_all(ctx: &Ctx) -> Result<Check, AwsError> {
+    let current = public_access_block(ctx).await?;
+    let text = describe(&current);
+    Ok(if current.iter().all(|(_, on)| *on) { Check::Holds(text) } else { Check::Fails(text) })
 }
 
 /// The bucket's four Block Public Access settings (all false when none is configured).

@@ -2,15 +2,14 @@
 //! of the bucket's Block Public Access (they also stop public writes granted by ACL or policy).
 
 use async_trait::async_trait;
-use serde_json::json;
 use std::collections::BTreeMap;
 
 use crate::context::Ctx;
-use crate::plan::{unplanned, Change};
+use crate::plan::Change;
 use crate::spec::{Assessment, Check, Remediation, Spec, TestedWith};
 use secops_aws::AwsError;
 
-use super::s3_2::{bucket_tags, describe, public_access_block, put_block_all};
+use super::s3_2::{bucket_tags, execute_block_all, plan_block_all, verify_block_all};
 
 pub struct S3_3;
 
@@ -37,35 +36,14 @@ impl Remediation for S3_3 {
     }
 
     async fn plan(&self, ctx: &Ctx) -> Result<Assessment, AwsError> {
-        let bucket = &ctx.target.name;
-        let current = public_access_block(ctx).await?;
-        if current.iter().all(|(_, on)| *on) {
-            return Ok(Assessment::Compliant(format!("bucket {bucket} already blocks all public access")));
-        }
-        Ok(Assessment::Changes(vec![Change::new(
-            "s3:PutBucketPublicAccessBlock",
-            format!("arn:{}:s3:::{bucket}", ctx.target.partition),
-            json!({
-                "Bucket": bucket,
-                "BlockPublicAcls": true,
-                "IgnorePublicAcls": true,
-                "BlockPublicPolicy": true,
-                "RestrictPublicBuckets": true,
-            }),
-            format!("public writes granted by ACL or policy stop; now {}", describe(&current)),
-        )]))
+        plan_block_all(ctx, None, "public writes granted by ACL or policy stop; ").await
     }
 
     async fn execute(&self, ctx: &Ctx, change: &Change) -> Result<(), AwsError> {
-        match change.action.as_str() {
-            "s3:PutBucketPublicAccessBlock" => put_block_all(ctx, change.text("Bucket")?).await,
-            _ => Err(unplanned(change)),
-        }
+        execute_block_all(ctx, change).await
     }
 
     async fn verify(&self, ctx: &Ctx) -> Result<Check, AwsError> {
-        let current = public_access_block(ctx).await?;
-        let text = describe(&current);
-        Ok(if current.iter().all(|(_, on)| *on) { Check::Holds(text) } else { Check::Fails(text) })
+        verify_block_all(ctx).await
     }
 }
