@@ -16,6 +16,7 @@ use secops_aws::AwsError;
 use super::cloudtrail_common::{
     get_trail, iam_document, too_many_pages, trail_arn, trail_name_of, trail_tags, trusts_service, MAX_PAGES,
 };
+use super::iam_common::execute_role_change;
 
 pub struct CloudTrail5;
 
@@ -146,6 +147,11 @@ impl Remediation for CloudTrail5 {
     }
 
     async fn execute(&self, ctx: &Ctx, change: &Change) -> Result<(), AwsError> {
+        if let Some(done) =
+            execute_role_change(ctx, change, "SecOps Autopilot: CloudTrail delivers trails to CloudWatch Logs").await
+        {
+            return done;
+        }
         match change.action.as_str() {
             "logs:CreateLogGroup" => ctx
                 .logs()
@@ -172,26 +178,6 @@ impl Remediation for CloudTrail5 {
                     .map(|_| ())
                     .map_err(aws("logs:PutRetentionPolicy"))
             }
-            "iam:CreateRole" => ctx
-                .iam()
-                .create_role()
-                .role_name(change.text("RoleName")?)
-                .assume_role_policy_document(change.text("AssumeRolePolicyDocument")?)
-                .description("SecOps Autopilot: CloudTrail delivers trails to CloudWatch Logs")
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(aws("iam:CreateRole")),
-            "iam:PutRolePolicy" => ctx
-                .iam()
-                .put_role_policy()
-                .role_name(change.text("RoleName")?)
-                .policy_name(change.text("PolicyName")?)
-                .policy_document(change.text("PolicyDocument")?)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(aws("iam:PutRolePolicy")),
             "cloudtrail:UpdateTrail" => update_trail(ctx, change).await,
             _ => Err(unplanned(change)),
         }

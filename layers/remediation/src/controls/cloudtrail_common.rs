@@ -10,12 +10,7 @@ use std::collections::BTreeMap;
 use crate::context::Ctx;
 use crate::support::aws;
 
-/// Every paginated read stops here with an error rather than looping on a broken token.
-pub(crate) const MAX_PAGES: usize = 100;
-
-pub(crate) fn too_many_pages(action: &'static str) -> AwsError {
-    AwsError::new(action, ErrorClass::Permanent, format!("more than {MAX_PAGES} pages; stopped reading"))
-}
+pub(crate) use crate::support::{too_many_pages, MAX_PAGES};
 
 /// The trail name of an `AwsCloudTrailTrail` id (`arn:…:trail/<name>` or the bare name).
 pub(crate) fn trail_name_of(resource_id: &str) -> Result<String, String> {

@@ -8,6 +8,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 use super::ec2_common::{ec2_tags, filter, next_token, too_many_pages, MAX_PAGES};
+use super::iam_common::execute_role_change;
 use crate::context::Ctx;
 use crate::plan::{unplanned, Change};
 use crate::spec::{Assessment, Check, Remediation, Spec, TestedWith};
@@ -116,27 +117,10 @@ impl Remediation for Ec2_6 {
     }
 
     async fn execute(&self, ctx: &Ctx, change: &Change) -> Result<(), AwsError> {
+        if let Some(done) = execute_role_change(ctx, change, "SecOps Autopilot service role").await {
+            return done;
+        }
         match change.action.as_str() {
-            "iam:CreateRole" => ctx
-                .iam()
-                .create_role()
-                .role_name(change.text("RoleName")?)
-                .assume_role_policy_document(change.text("AssumeRolePolicyDocument")?)
-                .description(change.text("Description")?)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(aws("iam:CreateRole")),
-            "iam:PutRolePolicy" => ctx
-                .iam()
-                .put_role_policy()
-                .role_name(change.text("RoleName")?)
-                .policy_name(change.text("PolicyName")?)
-                .policy_document(change.text("PolicyDocument")?)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(aws("iam:PutRolePolicy")),
             "ec2:CreateFlowLogs" => {
                 let out = ctx
                     .ec2()

@@ -6,7 +6,6 @@ use aws_sdk_ec2::types::{
     Filter, Instance, InstanceStateName, IpPermission, IpRange, Ipv6Range, SecurityGroup, SecurityGroupRule,
 };
 use secops_aws::AwsError;
-use secops_core::ErrorClass;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -17,17 +16,7 @@ use crate::spec::{Assessment, Check};
 use crate::support::{aws, has_code};
 use crate::target::arn_resource_after;
 
-/// No listing follows more pages than this (a loop that never ends is worse than an error).
-pub(crate) const MAX_PAGES: usize = 100;
-
-/// The error for a listing that still had pages after `MAX_PAGES`.
-pub(crate) fn too_many_pages(action: &'static str) -> AwsError {
-    AwsError::new(
-        action,
-        ErrorClass::Permanent,
-        format!("{action} still returned more results after {MAX_PAGES} pages; stopped rather than loop"),
-    )
-}
+pub(crate) use crate::support::{too_many_pages, MAX_PAGES};
 
 /// The next page's token, when there is one (some services send an empty string at the end).
 pub(crate) fn next_token(token: Option<&str>) -> Option<String> {

@@ -129,6 +129,56 @@ pub(crate) fn day(t: OffsetDateTime) -> String {
     t.date().to_string()
 }
 
+/// The planned IAM calls of the controls that create their own service role (EC2.6's flow-log
+/// role, CloudTrail.5's log-delivery role, RDS.6's monitoring role); `None` for any other action.
+pub(crate) async fn execute_role_change(ctx: &Ctx, change: &Change, description: &str) -> Option<Result<(), AwsError>> {
+    let iam = ctx.iam();
+    let text = |key: &str| change.text(key).map(str::to_owned);
+    Some(match change.action.as_str() {
+        "iam:CreateRole" => {
+            async {
+                let description =
+                    change.parameters.get("Description").and_then(serde_json::Value::as_str).unwrap_or(description);
+                iam.create_role()
+                    .role_name(text("RoleName")?)
+                    .assume_role_policy_document(text("AssumeRolePolicyDocument")?)
+                    .description(description)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(aws("iam:CreateRole"))
+            }
+            .await
+        }
+        "iam:PutRolePolicy" => {
+            async {
+                iam.put_role_policy()
+                    .role_name(text("RoleName")?)
+                    .policy_name(text("PolicyName")?)
+                    .policy_document(text("PolicyDocument")?)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(aws("iam:PutRolePolicy"))
+            }
+            .await
+        }
+        "iam:AttachRolePolicy" => {
+            async {
+                iam.attach_role_policy()
+                    .role_name(text("RoleName")?)
+                    .policy_arn(text("PolicyArn")?)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(aws("iam:AttachRolePolicy"))
+            }
+            .await
+        }
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

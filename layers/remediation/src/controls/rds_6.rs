@@ -7,6 +7,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::iam_common::execute_role_change;
 use super::rds_common::{self, available_instance, instance_arn};
 use crate::context::Ctx;
 use crate::plan::{unplanned, Change};
@@ -121,26 +122,10 @@ impl Remediation for Rds6 {
     }
 
     async fn execute(&self, ctx: &Ctx, change: &Change) -> Result<(), AwsError> {
+        if let Some(done) = execute_role_change(ctx, change, "SecOps Autopilot service role").await {
+            return done;
+        }
         match change.action.as_str() {
-            "iam:CreateRole" => ctx
-                .iam()
-                .create_role()
-                .role_name(change.text("RoleName")?)
-                .assume_role_policy_document(change.text("AssumeRolePolicyDocument")?)
-                .description(change.text("Description")?)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(aws("iam:CreateRole")),
-            "iam:AttachRolePolicy" => ctx
-                .iam()
-                .attach_role_policy()
-                .role_name(change.text("RoleName")?)
-                .policy_arn(change.text("PolicyArn")?)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(aws("iam:AttachRolePolicy")),
             "rds:ModifyDBInstance" => modify_when_role_is_usable(ctx, change).await,
             _ => Err(unplanned(change)),
         }

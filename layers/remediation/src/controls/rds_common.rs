@@ -12,20 +12,8 @@ use crate::spec::{Assessment, Check};
 use crate::support::{aws, has_code};
 use crate::target::Arn;
 use secops_aws::AwsError;
-use secops_core::ErrorClass;
 
-/// The most pages any list call of this group reads before giving up (a bound, not a limit
-/// expected in practice).
-pub(crate) const MAX_PAGES: usize = 100;
-
-/// The error for a listing that did not end within `MAX_PAGES` pages.
-pub(crate) fn too_many_pages(action: &'static str) -> AwsError {
-    AwsError::new(
-        action,
-        ErrorClass::Permanent,
-        format!("{action} returned more than {MAX_PAGES} pages; stopped reading"),
-    )
-}
+pub(crate) use crate::support::{too_many_pages, MAX_PAGES};
 
 /// The identifier after `prefix` (`db:`, `cluster:`, `snapshot:`, `cluster-snapshot:`) of an RDS
 /// ARN, or a bare identifier. Snapshot identifiers may themselves contain `:` (automated

@@ -10,8 +10,7 @@ use crate::context::Ctx;
 use crate::support::aws;
 use crate::target::Arn;
 
-/// Paginated reads stop with an error after this many pages (a loop that never ends is a bug).
-pub(crate) const MAX_PAGES: usize = 100;
+pub(crate) use crate::support::MAX_PAGES;
 
 /// The error for a read that did not end within `MAX_PAGES` pages.
 pub(crate) fn too_many_pages(action: &'static str, what: &str) -> AwsError {
