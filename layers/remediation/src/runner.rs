@@ -218,25 +218,29 @@ impl Runner {
             run.report.applied.push(change.clone());
         }
 
+        // Bounded: every pass either returns or counts an attempt, up to verify_attempts.
         let attempts = self.settings.verify_attempts.max(1);
-        for attempt in 1..=attempts {
+        let mut attempt = 1;
+        loop {
             match remediation.verify(&ctx).await {
                 Err(e) => return run.failed(e, "verifying"),
                 Ok(Check::Holds(found)) => {
                     run.report.verification = Some(found);
                     return Ok(run.finish(Outcome::Remediated, "applied the plan and verified the control now holds"));
                 }
-                Ok(Check::Fails(found)) if attempt == attempts => {
+                Ok(Check::Fails(found)) if attempt >= attempts => {
                     run.report.verification = Some(found.clone());
                     return Ok(run.finish(
                         Outcome::Ticket,
                         format!("the plan was applied but the control still fails when re-read: {found}"),
                     ));
                 }
-                Ok(Check::Fails(_)) => tokio::time::sleep(Duration::from_millis(self.settings.verify_delay_ms)).await,
+                Ok(Check::Fails(_)) => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(self.settings.verify_delay_ms)).await;
+                }
             }
         }
-        unreachable!("the verification loop returns on its last attempt")
     }
 
     fn needs_approval(&self, target: &Target) -> bool {
