@@ -286,6 +286,31 @@ async fn config_1_enables_recording_of_everything_and_is_idempotent() {
 }
 
 #[tokio::test]
+async fn config_1_leaves_a_control_tower_recorder_to_control_tower() {
+    let h = Harness::start().await;
+    let config = aws_sdk_config::Client::new(&h.sdk);
+    // Control Tower records global resources only in its home region.
+    let group = aws_sdk_config::types::RecordingGroup::builder()
+        .all_supported(true)
+        .include_global_resource_types(false)
+        .build();
+    let recorder = aws_sdk_config::types::ConfigurationRecorder::builder()
+        .name("aws-controltower-BaselineConfigRecorder")
+        .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/aws-controltower-ConfigRecorderRole"))
+        .recording_group(group)
+        .build();
+    config.put_configuration_recorder().configuration_recorder(recorder).send().await.unwrap();
+    let report = h.run(&account_finding("Config.1").build()).await;
+    assert_eq!(report.outcome, secops_remediation::Outcome::Ticket, "{}", report.summary());
+    assert!(report.reason.contains("Control Tower"), "{}", report.reason);
+    let recorders = config.describe_configuration_recorders().send().await.unwrap();
+    let r = &recorders.configuration_recorders()[0];
+    let group = r.recording_group().unwrap();
+    assert!(!group.include_global_resource_types(), "the recorder is untouched");
+    assert!(r.role_arn().unwrap().ends_with("role/aws-controltower-ConfigRecorderRole"));
+}
+
+#[tokio::test]
 async fn config_1_exempt_account_is_untouched() {
     let h = Harness::start_with(account_exempt("Config.1")).await;
     h.exempt(&account_finding("Config.1").build()).await;

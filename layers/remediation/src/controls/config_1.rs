@@ -104,6 +104,15 @@ impl Remediation for Config1 {
             return Ok(Assessment::Compliant(state.describe()));
         }
         let recorder_name = state.recorder.as_ref().and_then(|r| r.name()).unwrap_or("default").to_owned();
+        // A Control Tower landing zone owns its recorder: changing it here would be drift that
+        // Control Tower reverts (or flags), so the fix belongs in Control Tower.
+        let role_name = state.recorder.as_ref().and_then(|r| r.role_arn()).unwrap_or_default();
+        if recorder_name.starts_with("aws-controltower") || role_name.contains("aws-controltower") {
+            return Ok(Assessment::Ticket(format!(
+                "AWS Config is managed by AWS Control Tower here ({}); fix it in Control Tower, not in the account",
+                state.describe()
+            )));
+        }
         let recorder_arn = ctx.target.arn("config", &format!("config-recorder/{recorder_name}"));
         let mut changes = Vec::new();
         if state.role.is_none() {
