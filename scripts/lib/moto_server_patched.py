@@ -5,12 +5,19 @@ GetBucketNotificationConfiguration under an `<{Action}Response>` root; S3 (and t
 checks the root) uses `<VersioningConfiguration>`, `<AccelerateConfiguration>` and
 `<NotificationConfiguration>`. This wraps the three handlers to rename the root, then runs moto's
 own server entry point with the same arguments (`-H 127.0.0.1 -p PORT`).
+
+It also makes DynamoDB's writes atomic, as they are in AWS: moto serves requests on threads and
+checks a ConditionExpression and then writes without a lock, so two concurrent conditional puts
+on one key could both succeed (seen once in the claim-race contract test). One lock around the
+write operations closes that window.
 """
 
 import functools
 import re
 import sys
+import threading
 
+from moto.dynamodb.models import DynamoDBBackend
 from moto.s3.responses import S3Response
 from moto.server import main
 
@@ -42,6 +49,22 @@ def with_root(method, root):
 for name, root in ROOTS.items():
     if hasattr(S3Response, name):
         setattr(S3Response, name, with_root(getattr(S3Response, name), root))
+
+DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+DYNAMODB_LOCK = threading.RLock()
+
+
+def serialised(method):
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with DYNAMODB_LOCK:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+for name in DYNAMODB_WRITES:
+    setattr(DynamoDBBackend, name, serialised(getattr(DynamoDBBackend, name)))
 
 if __name__ == "__main__":
     sys.exit(main())
