@@ -12,6 +12,7 @@ pub mod controls;
 pub mod exempt;
 pub mod plan;
 pub mod policy;
+pub(crate) mod policy_doc;
 pub mod report;
 pub mod runner;
 pub mod setup;

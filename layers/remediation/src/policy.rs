@@ -50,21 +50,8 @@ pub fn member_role_actions<'a>(specs: impl IntoIterator<Item = &'a Spec>) -> Vec
 
 /// The actions named by a policy document's Allow statements (for tests and the CLI).
 pub fn allowed_actions(policy: &Value) -> BTreeSet<String> {
-    let statements = match &policy["Statement"] {
-        Value::Array(list) => list.clone(),
-        other => vec![other.clone()],
-    };
-    let mut out = BTreeSet::new();
-    for st in statements.iter().filter(|s| s["Effect"] == "Allow") {
-        match &st["Action"] {
-            Value::String(a) => {
-                out.insert(a.clone());
-            }
-            Value::Array(list) => out.extend(list.iter().filter_map(Value::as_str).map(str::to_owned)),
-            _ => {}
-        }
-    }
-    out
+    let allowing = crate::policy_doc::statements(policy).into_iter().filter(|st| crate::policy_doc::allows(st));
+    allowing.flat_map(|st| crate::policy_doc::strings(st.get("Action"))).map(str::to_owned).collect()
 }
 
 /// `S3.2` → `RemediateS32` (statement ids are alphanumeric).

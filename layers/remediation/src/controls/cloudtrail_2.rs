@@ -13,7 +13,7 @@ use crate::support::{aws, has_code};
 use secops_aws::AwsError;
 
 use super::cloudtrail_common::{get_trail, trail_arn, trail_name_of, trail_tags};
-use super::s3_common::{statements_of, strings_of};
+use crate::policy_doc::{allows, statements, strings};
 
 pub struct CloudTrail2;
 
@@ -165,13 +165,13 @@ fn key_policy(ctx: &Ctx) -> Value {
 
 /// Whether a key policy lets CloudTrail generate data keys (so UpdateTrail will accept the key).
 fn lets_cloudtrail_encrypt(policy: &Value) -> bool {
-    statements_of(policy).iter().any(|st| {
-        st.get("Effect").and_then(Value::as_str) == Some("Allow")
+    statements(policy).iter().any(|st| {
+        allows(st)
             && st
                 .get("Principal")
                 .and_then(|p| p.get("Service"))
-                .is_some_and(|s| strings_of(Some(s)).iter().any(|x| x == "cloudtrail.amazonaws.com"))
-            && strings_of(st.get("Action")).iter().any(|a| a == "kms:GenerateDataKey*" || a == "kms:*")
+                .is_some_and(|s| strings(Some(s)).contains(&"cloudtrail.amazonaws.com"))
+            && strings(st.get("Action")).iter().any(|a| *a == "kms:GenerateDataKey*" || *a == "kms:*")
     })
 }
 

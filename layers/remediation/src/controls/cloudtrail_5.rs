@@ -13,10 +13,10 @@ use crate::spec::{Assessment, Check, Remediation, Spec, TestedWith};
 use crate::support::{aws, has_code};
 use secops_aws::AwsError;
 
-use super::cloudtrail_common::{
-    get_trail, iam_document, too_many_pages, trail_arn, trail_name_of, trail_tags, trusts_service, MAX_PAGES,
-};
+use super::cloudtrail_common::{get_trail, trail_arn, trail_name_of, trail_tags};
 use super::iam_common::execute_role_change;
+use crate::policy_doc::{iam_document, trusts_service};
+use crate::support::{too_many_pages, MAX_PAGES};
 
 pub struct CloudTrail5;
 

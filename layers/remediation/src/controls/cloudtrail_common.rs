@@ -4,13 +4,10 @@
 use aws_sdk_cloudtrail::types::Trail;
 use secops_aws::AwsError;
 use secops_core::ErrorClass;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 use crate::context::Ctx;
 use crate::support::aws;
-
-pub(crate) use crate::support::{too_many_pages, MAX_PAGES};
 
 /// The trail name of an `AwsCloudTrailTrail` id (`arn:…:trail/<name>` or the bare name).
 pub(crate) fn trail_name_of(resource_id: &str) -> Result<String, String> {
@@ -57,44 +54,10 @@ pub(crate) async fn trail_tags(ctx: &Ctx) -> Result<BTreeMap<String, String>, Aw
         .collect())
 }
 
-/// An IAM policy document as IAM returns it (URL-encoded JSON), parsed; `None` when it is not JSON.
-pub(crate) fn iam_document(encoded: &str) -> Option<Value> {
-    serde_json::from_str(encoded).ok().or_else(|| serde_json::from_str(&percent_decode(encoded)?).ok())
-}
-
-/// RFC 3986 percent-decoding (IAM encodes policy documents this way).
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// Whether a trust policy lets `service` assume the role.
-pub(crate) fn trusts_service(trust: &Value, service: &str) -> bool {
-    super::s3_common::statements_of(trust).iter().any(|st| {
-        st.get("Effect").and_then(Value::as_str) == Some("Allow")
-            && super::s3_common::strings_of(st.get("Action")).iter().any(|a| a == "sts:AssumeRole")
-            && st
-                .get("Principal")
-                .and_then(|p| p.get("Service"))
-                .is_some_and(|s| super::s3_common::strings_of(Some(s)).iter().any(|x| x == service))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy_doc::{iam_document, trusts_service};
 
     #[test]
     fn names_and_documents() {

@@ -12,8 +12,8 @@ use crate::spec::{Assessment, Check, Remediation, Spec, TestedWith};
 use crate::support::aws;
 use secops_aws::AwsError;
 
-use super::cloudtrail_common::{too_many_pages, MAX_PAGES};
 use super::s3_common::{execute_log_bucket, log_bucket_changes};
+use crate::support::{too_many_pages, MAX_PAGES};
 
 pub struct Config1;
 

@@ -5,11 +5,12 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{OperationType, PermissionGroup, SnapshotAttributeName};
 use serde_json::json;
 
-use super::ec2_common::{next_token, too_many_pages, MAX_PAGES};
+use super::ec2_common::next_token;
 use crate::context::Ctx;
 use crate::plan::{unplanned, Change};
 use crate::spec::{Assessment, Check, Remediation, Spec, TestedWith};
 use crate::support::aws;
+use crate::support::{too_many_pages, MAX_PAGES};
 use crate::target::account_of;
 use secops_aws::AwsError;
 

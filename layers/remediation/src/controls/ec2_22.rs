@@ -5,14 +5,12 @@ use async_trait::async_trait;
 use serde_json::json;
 use std::collections::BTreeMap;
 
-use super::ec2_common::{
-    ec2_tags, filter, find_security_group, group_id_of, interfaces_using, next_token, some_of, too_many_pages,
-    MAX_PAGES,
-};
+use super::ec2_common::{ec2_tags, filter, find_security_group, group_id_of, interfaces_using, next_token, some_of};
 use crate::context::Ctx;
 use crate::plan::{unplanned, Change};
 use crate::spec::{Assessment, Check, Remediation, Spec, TestedWith};
 use crate::support::aws;
+use crate::support::{too_many_pages, MAX_PAGES};
 use secops_aws::AwsError;
 
 pub struct Ec2_22;

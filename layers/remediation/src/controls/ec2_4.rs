@@ -7,13 +7,12 @@ use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
-use super::ec2_common::{
-    ec2_tags, filter, find_instance, instance_id_of, is_terminating, next_token, too_many_pages, MAX_PAGES,
-};
+use super::ec2_common::{ec2_tags, filter, find_instance, instance_id_of, is_terminating, next_token};
 use crate::context::Ctx;
 use crate::plan::{unplanned, Change};
 use crate::spec::{Assessment, Check, Remediation, Spec, TestedWith};
 use crate::support::aws;
+use crate::support::{too_many_pages, MAX_PAGES};
 use secops_aws::AwsError;
 
 pub struct Ec2_4;

@@ -7,12 +7,14 @@ use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, TrafficType};
 use serde_json::json;
 use std::collections::BTreeMap;
 
-use super::ec2_common::{ec2_tags, filter, next_token, too_many_pages, MAX_PAGES};
+use super::ec2_common::{ec2_tags, filter, next_token};
 use super::iam_common::execute_role_change;
 use crate::context::Ctx;
 use crate::plan::{unplanned, Change};
+use crate::policy_doc::role_trusts;
 use crate::spec::{Assessment, Check, Remediation, Spec, TestedWith};
 use crate::support::{aws, has_code};
+use crate::support::{too_many_pages, MAX_PAGES};
 use crate::target::arn_resource_after;
 use secops_aws::AwsError;
 use secops_core::ErrorClass;
@@ -72,9 +74,7 @@ impl Remediation for Ec2_6 {
         let mut changes = Vec::new();
         match ctx.iam().get_role().role_name(ROLE).send().await {
             Ok(out) => {
-                // The role's trust policy comes URL-encoded; the service name has no characters to encode.
-                let trust = out.role().map(|r| r.assume_role_policy_document().unwrap_or_default()).unwrap_or_default();
-                if !trust.contains(SERVICE) {
+                if !role_trusts(out.role().and_then(|r| r.assume_role_policy_document()), SERVICE) {
                     return Ok(Assessment::Ticket(format!(
                         "role {ROLE} exists but does not trust {SERVICE}, so flow logs cannot use it; it was not \
                          created by this remediation: rename it or let it trust {SERVICE}"

@@ -14,9 +14,8 @@ use crate::context::Ctx;
 use crate::plan::Change;
 use crate::spec::{Assessment, Check};
 use crate::support::{aws, has_code};
+use crate::support::{too_many_pages, MAX_PAGES};
 use crate::target::arn_resource_after;
-
-pub(crate) use crate::support::{too_many_pages, MAX_PAGES};
 
 /// The next page's token, when there is one (some services send an empty string at the end).
 pub(crate) fn next_token(token: Option<&str>) -> Option<String> {

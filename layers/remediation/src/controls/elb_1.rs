@@ -9,12 +9,13 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use serde_json::json;
 use std::collections::BTreeMap;
 
-use super::ec2_common::{next_token, too_many_pages, MAX_PAGES};
+use super::ec2_common::next_token;
 use super::elb_common::{alb_arn_of, find_load_balancer, lb_tags};
 use crate::context::Ctx;
 use crate::plan::{unplanned, Change};
 use crate::spec::{Assessment, Check, Remediation, Spec, TestedWith};
 use crate::support::aws;
+use crate::support::{too_many_pages, MAX_PAGES};
 use secops_aws::AwsError;
 
 pub struct Elb1;

@@ -11,7 +11,7 @@ use crate::spec::{Assessment, Check, Remediation, Spec, TestedWith};
 use crate::support::aws;
 use secops_aws::AwsError;
 
-use super::cloudtrail_common::{too_many_pages, MAX_PAGES};
+use crate::support::{too_many_pages, MAX_PAGES};
 
 pub struct GuardDuty1;
 

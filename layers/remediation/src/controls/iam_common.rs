@@ -6,10 +6,10 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
-use super::rds_common::{too_many_pages, MAX_PAGES};
 use crate::context::{to_offset, Ctx};
 use crate::plan::Change;
 use crate::support::{aws, has_code};
+use crate::support::{too_many_pages, MAX_PAGES};
 use crate::target::Arn;
 use secops_aws::AwsError;
 

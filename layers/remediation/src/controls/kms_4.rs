@@ -6,11 +6,11 @@ use aws_sdk_kms::types::{KeyManagerType, KeyMetadata, KeySpec, KeyState, MultiRe
 use serde_json::json;
 use std::collections::BTreeMap;
 
-use super::rds_common::{too_many_pages, MAX_PAGES};
 use crate::context::Ctx;
 use crate::plan::{unplanned, Change};
 use crate::spec::{Assessment, Check, Remediation, Spec, TestedWith};
 use crate::support::aws;
+use crate::support::{too_many_pages, MAX_PAGES};
 use crate::target::Arn;
 use secops_aws::AwsError;
 

@@ -6,9 +6,10 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-use super::services_common::{allows, arn_part, conditions, parse_policy, statements, strings};
+use super::services_common::arn_part;
 use crate::context::Ctx;
 use crate::plan::{unplanned, Change};
+use crate::policy_doc::{allows, conditions, parse_policy, statements, strings};
 use crate::spec::{Assessment, Check, Remediation, Spec, TestedWith};
 use crate::support::{aws, has_code};
 use secops_aws::AwsError;

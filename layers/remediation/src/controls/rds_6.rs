@@ -11,6 +11,7 @@ use super::iam_common::execute_role_change;
 use super::rds_common::{self, available_instance, instance_arn};
 use crate::context::Ctx;
 use crate::plan::{unplanned, Change};
+use crate::policy_doc::role_trusts;
 use crate::spec::{Assessment, Check, Remediation, Spec, TestedWith};
 use crate::support::{aws, has_code};
 use secops_aws::AwsError;
@@ -93,7 +94,7 @@ impl Remediation for Rds6 {
             }
             Some((arn, trust)) => {
                 // Another trust policy means the role was made for something else: do not repurpose it.
-                if !trust.contains(SERVICE) {
+                if !role_trusts(Some(&trust), SERVICE) {
                     return Ok(Assessment::Ticket(format!(
                         "the IAM role {ROLE} exists but does not trust {SERVICE}; fix its trust policy (or remove \
                          it) so RDS can use it, then enhanced monitoring can be turned on"
@@ -164,7 +165,7 @@ fn attach(role: &str, policy: &str) -> Change {
     )
 }
 
-/// The monitoring role's ARN and (URL-encoded) trust policy, or `None` when it does not exist.
+/// The monitoring role's ARN and trust policy (URL-encoded, as IAM returns it), or `None` when it does not exist.
 async fn role(ctx: &Ctx) -> Result<Option<(String, String)>, AwsError> {
     match ctx.iam().get_role().role_name(ROLE).send().await {
         Ok(out) => {
@@ -178,7 +179,7 @@ async fn role(ctx: &Ctx) -> Result<Option<(String, String)>, AwsError> {
 /// Whether the monitoring role has `policy` attached (every page read).
 async fn attached(ctx: &Ctx, policy: &str) -> Result<bool, AwsError> {
     let mut marker: Option<String> = None;
-    for _ in 0..rds_common::MAX_PAGES {
+    for _ in 0..crate::support::MAX_PAGES {
         let out = ctx
             .iam()
             .list_attached_role_policies()
@@ -195,7 +196,7 @@ async fn attached(ctx: &Ctx, policy: &str) -> Result<bool, AwsError> {
             _ => return Ok(false),
         }
     }
-    Err(rds_common::too_many_pages("iam:ListAttachedRolePolicies"))
+    Err(crate::support::too_many_pages("iam:ListAttachedRolePolicies"))
 }
 
 /// ModifyDBInstance, retried a few times while RDS still rejects a role created moments ago.

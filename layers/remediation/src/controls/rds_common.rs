@@ -13,8 +13,6 @@ use crate::support::{aws, has_code};
 use crate::target::Arn;
 use secops_aws::AwsError;
 
-pub(crate) use crate::support::{too_many_pages, MAX_PAGES};
-
 /// The identifier after `prefix` (`db:`, `cluster:`, `snapshot:`, `cluster-snapshot:`) of an RDS
 /// ARN, or a bare identifier. Snapshot identifiers may themselves contain `:` (automated
 /// snapshots are `rds:<db>-<date>`), so everything after the prefix is kept.

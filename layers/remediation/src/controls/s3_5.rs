@@ -10,7 +10,8 @@ use crate::plan::{unplanned, Change};
 use crate::spec::{Assessment, Check, Remediation, Spec, TestedWith};
 use secops_aws::AwsError;
 
-use super::s3_common::{bucket_arn, bucket_policy, merge_statements, put_policy, statements_of, strings_of};
+use super::s3_common::{bucket_arn, bucket_policy, merge_statements, put_policy};
+use crate::policy_doc::{statements, strings};
 
 pub struct S3_5;
 
@@ -60,7 +61,7 @@ impl Remediation for S3_5 {
                  expected; a person must look at it"
             )));
         };
-        let kept = policy.as_ref().map_or(0, |p| statements_of(p).len());
+        let kept = policy.as_ref().map_or(0, |p| statements(p).len());
         Ok(Assessment::Changes(vec![Change::new(
             "s3:PutBucketPolicy",
             arn,
@@ -92,7 +93,7 @@ impl Remediation for S3_5 {
 /// The Sid (or "(no Sid)") of a statement denying `s3:*` on the bucket and its objects to everyone
 /// when `aws:SecureTransport` is false.
 fn denying_statement(policy: &Value, arn: &str) -> Option<String> {
-    statements_of(policy)
+    statements(policy)
         .into_iter()
         .find(|st| denies_insecure(st, arn))
         .map(|st| st.get("Sid").and_then(Value::as_str).unwrap_or("(no Sid)").to_owned())
@@ -101,12 +102,12 @@ fn denying_statement(policy: &Value, arn: &str) -> Option<String> {
 fn denies_insecure(st: &Value, arn: &str) -> bool {
     let everyone = match st.get("Principal") {
         Some(Value::String(p)) => p == "*",
-        Some(Value::Object(p)) => strings_of(p.get("AWS")).iter().any(|a| a == "*"),
+        Some(Value::Object(p)) => strings(p.get("AWS")).contains(&"*"),
         _ => false,
     };
-    let actions = strings_of(st.get("Action"));
-    let resources = strings_of(st.get("Resource"));
-    let covers = |r: &str| resources.iter().any(|x| x == r || x == "*");
+    let actions = strings(st.get("Action"));
+    let resources = strings(st.get("Resource"));
+    let covers = |r: &str| resources.iter().any(|x| *x == r || *x == "*");
     let insecure = st
         .get("Condition")
         .and_then(|c| c.get("Bool"))
@@ -121,7 +122,7 @@ fn denies_insecure(st: &Value, arn: &str) -> bool {
         });
     st.get("Effect").and_then(Value::as_str) == Some("Deny")
         && everyone
-        && actions.iter().any(|a| a == "s3:*" || a == "*")
+        && actions.iter().any(|a| *a == "s3:*" || *a == "*")
         && covers(arn)
         && covers(&format!("{arn}/*"))
         && insecure

@@ -115,7 +115,8 @@ pub(crate) fn elb_account(region: &str) -> Option<&'static str> {
 /// `policy` with `wanted` merged in by Sid: a statement with the same Sid is replaced, every other
 /// statement is kept. `None` when nothing would change.
 pub(crate) fn merge_statements(policy: Option<&Value>, wanted: &[Value]) -> Option<Value> {
-    let mut statements = policy.map(statements_of).unwrap_or_default();
+    let mut statements: Vec<Value> =
+        policy.map(|p| crate::policy_doc::statements(p).into_iter().cloned().collect()).unwrap_or_default();
     let mut changed = false;
     for st in wanted {
         match statements.iter_mut().find(|s| s.get("Sid").is_some() && s.get("Sid") == st.get("Sid")) {
@@ -137,24 +138,6 @@ pub(crate) fn merge_statements(policy: Option<&Value>, wanted: &[Value]) -> Opti
         out["Statement"] = Value::Array(statements);
         out
     })
-}
-
-/// A policy's statements as a list (a single statement object counts as one).
-pub(crate) fn statements_of(policy: &Value) -> Vec<Value> {
-    match policy.get("Statement") {
-        Some(Value::Array(list)) => list.clone(),
-        Some(one @ Value::Object(_)) => vec![one.clone()],
-        _ => Vec::new(),
-    }
-}
-
-/// A string or a list of strings in a policy (`Action`, `Resource`) as a list.
-pub(crate) fn strings_of(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// The bucket's policy as JSON (`None` when it has none).

@@ -5,9 +5,10 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
-use super::services_common::{allows, arn_part, grants, parse_policy, statements, strings};
+use super::services_common::arn_part;
 use crate::context::Ctx;
 use crate::plan::{unplanned, Change};
+use crate::policy_doc::{allows, grants, parse_policy, statements, strings};
 use crate::spec::{Assessment, Check, Remediation, Spec, TestedWith};
 use crate::support::aws;
 use crate::target::Arn;

@@ -7,11 +7,12 @@ use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
 
-use super::services_common::{arn_part, too_many_pages, MAX_PAGES};
+use super::services_common::arn_part;
 use crate::context::Ctx;
 use crate::plan::{unplanned, Change};
 use crate::spec::{Assessment, Check, Remediation, Spec, TestedWith};
 use crate::support::aws;
+use crate::support::{too_many_pages, MAX_PAGES};
 use secops_aws::AwsError;
 
 pub struct Ssm4;
@@ -124,7 +125,7 @@ async fn shared_with(ctx: &Ctx) -> Result<Vec<String>, AwsError> {
             _ => return Ok(accounts),
         }
     }
-    Err(too_many_pages("ssm:DescribeDocumentPermission", &format!("the shares of document {}", ctx.target.name)))
+    Err(too_many_pages("ssm:DescribeDocumentPermission"))
 }
 
 fn is_public(shares: &[String]) -> bool {
