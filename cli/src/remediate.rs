@@ -10,7 +10,7 @@ use clap::Subcommand;
 use secops_core::asff::{parse_finding_value, AwsSecurityFinding};
 use secops_core::{Config, RemediationMode, StepError};
 use secops_remediation::approval::{Approval, ApprovalBook, Decision, PgApprovals};
-use secops_remediation::{Catalogue, Outcome, Report, Request};
+use secops_remediation::{Catalogue, Outcome, Plan, Report, Request, Runner};
 use serde_json::Value;
 
 #[derive(Debug, Subcommand)]
@@ -64,7 +64,7 @@ pub async fn run(config: &Config, command: RemediateCommand) -> Result<ExitCode>
     match command {
         RemediateCommand::List { json, markdown } => list(json, markdown),
         RemediateCommand::Plan { target } => {
-            let report = one(config, &target, RemediationMode::Plan, None).await?;
+            let report = OneFinding::open(config, &target).await?.run(RemediationMode::Plan, None).await?;
             print_report(&report, target.json);
             Ok(exit_of(&report))
         }
@@ -82,15 +82,11 @@ fn list(json: bool, markdown: bool) -> Result<ExitCode> {
         print!("{}", catalogue.markdown_table());
     } else {
         for s in &specs {
-            let tested = match s.tested_with {
-                secops_remediation::TestedWith::Moto => "moto",
-                secops_remediation::TestedWith::Wiremock => "wiremock",
-            };
             println!(
                 "{:<18} {:<11} {:<9} {}",
                 s.control,
                 if s.disruptive { "disruptive" } else { "safe" },
-                tested,
+                s.tested_with.as_str(),
                 s.change
             );
         }
@@ -116,23 +112,37 @@ fn read_finding(path: &Path) -> Result<AwsSecurityFinding> {
     parse_finding_value(&candidate).map_err(|e| anyhow::anyhow!("{} is not a valid finding: {e}", path.display()))
 }
 
-async fn one(config: &Config, target: &FindingArgs, mode: RemediationMode, approved: Option<Report>) -> Result<Report> {
-    let finding = read_finding(&target.finding)?;
-    // An explicit command for one finding: always read the member account.
-    let aws = secops_aws::load_sdk_config(&secops_aws::AwsSettings::from_config(config)).await;
-    let runner = secops_remediation::setup::runner(config, Some(&aws));
-    let request = Request {
-        environment: target.environment.clone(),
-        organizational_unit: target.organizational_unit.clone(),
-        tags: Default::default(),
-        approved_plan: approved.and_then(|r| r.plan),
-        mode: Some(mode),
-    };
-    runner.run(&finding, request).await.map_err(|e| anyhow::anyhow!("{}: {}", e.name(), e.message))
+/// One finding and a runner over its member account, prepared once per command: `apply` plans
+/// and applies with the same SDK configuration and session cache.
+struct OneFinding<'a> {
+    finding: AwsSecurityFinding,
+    runner: Runner,
+    target: &'a FindingArgs,
+}
+
+impl<'a> OneFinding<'a> {
+    async fn open(config: &Config, target: &'a FindingArgs) -> Result<OneFinding<'a>> {
+        let finding = read_finding(&target.finding)?;
+        // An explicit command for one finding: always read the member account.
+        let aws = secops_aws::load_sdk_config(&secops_aws::AwsSettings::from_config(config)).await;
+        Ok(OneFinding { finding, runner: secops_remediation::setup::runner(config, Some(&aws)), target })
+    }
+
+    async fn run(&self, mode: RemediationMode, approved_plan: Option<Plan>) -> Result<Report> {
+        let request = Request {
+            environment: self.target.environment.clone(),
+            organizational_unit: self.target.organizational_unit.clone(),
+            tags: Default::default(),
+            approved_plan,
+            mode: Some(mode),
+        };
+        self.runner.run(&self.finding, request).await.map_err(step_error)
+    }
 }
 
 async fn apply(config: &Config, target: &FindingArgs, yes: bool) -> Result<ExitCode> {
-    let planned = one(config, target, RemediationMode::Plan, None).await?;
+    let one = OneFinding::open(config, target).await?;
+    let planned = one.run(RemediationMode::Plan, None).await?;
     if planned.outcome != Outcome::Planned {
         print_report(&planned, target.json);
         return Ok(exit_of(&planned));
@@ -154,7 +164,7 @@ async fn apply(config: &Config, target: &FindingArgs, yes: bool) -> Result<ExitC
         }
     }
     // The person at the terminal approved exactly this plan: apply it only if it still holds.
-    let report = one(config, target, RemediationMode::Apply, Some(planned)).await?;
+    let report = one.run(RemediationMode::Apply, planned.plan).await?;
     print_report(&report, target.json);
     Ok(exit_of(&report))
 }

@@ -143,11 +143,12 @@ impl ApprovalBook for PgApprovals {
         let plan = serde_json::to_value(&new.plan).map_err(|e| StepError::permanent(format!("plan: {e}")))?;
         let expires_at = OffsetDateTime::now_utc() + new.wait;
         let client = self.client().await?;
-        client
-            .execute(
+        // A retried request for the same token keeps the first id (the no-op update returns it).
+        let row = client
+            .query_one(
                 "INSERT INTO remediation_approvals (id, task_token, callback_url, finding_id, control, account_id, region, \
                  resource, environment, plan, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-                 ON CONFLICT (task_token) DO NOTHING",
+                 ON CONFLICT (task_token) DO UPDATE SET task_token = EXCLUDED.task_token RETURNING id",
                 &[
                     &id,
                     &new.task_token,
@@ -164,11 +165,6 @@ impl ApprovalBook for PgApprovals {
             )
             .await
             .map_err(db("recording a request"))?;
-        // A retried request for the same token keeps the first id.
-        let row = client
-            .query_one("SELECT id FROM remediation_approvals WHERE task_token = $1", &[&new.task_token])
-            .await
-            .map_err(db("reading the request back"))?;
         Ok(row.get(0))
     }
 

@@ -62,10 +62,7 @@ impl Catalogue {
                 actions.join(" "),
                 if s.disruptive { "yes: approval in PROD" } else { "no" },
                 s.verification,
-                match s.tested_with {
-                    crate::spec::TestedWith::Moto => "moto",
-                    crate::spec::TestedWith::Wiremock => "wiremock",
-                }
+                s.tested_with.as_str()
             ));
         }
         out

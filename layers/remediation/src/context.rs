@@ -77,5 +77,5 @@ impl Ctx {
 
 /// An SDK timestamp as `OffsetDateTime` (SDK times are seconds + nanos since the epoch).
 pub fn to_offset(t: &aws_smithy_types::DateTime) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.secs()) * 1_000_000_000 + i128::from(t.subsec_nanos())).ok()
+    OffsetDateTime::from_unix_timestamp_nanos(t.as_nanos()).ok()
 }

@@ -73,6 +73,24 @@ pub struct Report {
 }
 
 impl Report {
+    /// A run's record before anything happened: a ticket with no reason yet, no plan, nothing applied.
+    pub fn begun(control: &str, finding_id: &str, account: &str, region: &str, resource: &str, mode: &str) -> Report {
+        Report {
+            control: control.to_owned(),
+            finding_id: finding_id.to_owned(),
+            account: account.to_owned(),
+            region: region.to_owned(),
+            resource: resource.to_owned(),
+            outcome: Outcome::Ticket,
+            reason: String::new(),
+            plan: None,
+            applied: Vec::new(),
+            verification: None,
+            session_actions: Vec::new(),
+            mode: mode.to_owned(),
+        }
+    }
+
     /// A short text for `messages.actions_taken` / `actions_required` and the CLI.
     pub fn summary(&self) -> String {
         let mut out = format!("{} on {}: {} — {}", self.control, self.resource, self.outcome, self.reason);

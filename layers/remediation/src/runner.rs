@@ -94,20 +94,16 @@ impl Runner {
         };
         let mode = request.mode.unwrap_or(self.settings.mode);
         let Some(remediation) = self.catalogue.get(&control) else {
-            return Ok(Report {
-                control: control.clone(),
-                finding_id: finding.id.clone(),
-                account: finding.aws_account_id.clone(),
-                region: finding.region.clone().unwrap_or_default(),
-                resource: finding.first_resource().map(|r| r.id.clone()).unwrap_or_default(),
-                outcome: Outcome::Ticket,
-                reason: format!("the catalogue has no auto-remediation for {control}"),
-                plan: None,
-                applied: Vec::new(),
-                verification: None,
-                session_actions: Vec::new(),
-                mode: mode_name(mode).into(),
-            });
+            let mut report = Report::begun(
+                &control,
+                &finding.id,
+                &finding.aws_account_id,
+                finding.region.as_deref().unwrap_or_default(),
+                finding.first_resource().map_or("", |r| r.id.as_str()),
+                mode_name(mode),
+            );
+            report.reason = format!("the catalogue has no auto-remediation for {control}");
+            return Ok(report);
         };
         let mut target = Target::from_finding(finding, remediation.as_ref())?;
         target.environment = request.environment.clone();
@@ -263,20 +259,14 @@ fn mode_name(mode: RemediationMode) -> &'static str {
 }
 
 fn blank_report(target: &Target, mode: RemediationMode) -> Report {
-    Report {
-        control: target.control.clone(),
-        finding_id: target.finding_id.clone(),
-        account: target.account.clone(),
-        region: target.region.clone(),
-        resource: target.resource_id.clone(),
-        outcome: Outcome::Ticket,
-        reason: String::new(),
-        plan: None,
-        applied: Vec::new(),
-        verification: None,
-        session_actions: Vec::new(),
-        mode: mode_name(mode).into(),
-    }
+    Report::begun(
+        &target.control,
+        &target.finding_id,
+        &target.account,
+        &target.region,
+        &target.resource_id,
+        mode_name(mode),
+    )
 }
 
 struct Run<'a> {

@@ -20,6 +20,15 @@ pub enum TestedWith {
     Wiremock,
 }
 
+impl TestedWith {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestedWith::Moto => "moto",
+            TestedWith::Wiremock => "wiremock",
+        }
+    }
+}
+
 /// What one remediation declares about itself. Static data: the catalogue listing, the member
 /// role's policy and every session policy are derived from it.
 #[derive(Debug, Clone, Serialize)]
