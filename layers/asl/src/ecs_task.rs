@@ -14,6 +14,10 @@
 //! - stdin closed, stdout/stderr captured (the last few KiB are kept for error messages);
 //! - `kill_on_drop`: the executor drops the future on timeout or cancellation, which kills the
 //!   child. (Only the child: a grandchild that it started and detached is not tracked.)
+//! - optional [`AnalystLimits`]: a CPU-time and an address-space limit (`RLIMIT_CPU`,
+//!   `RLIMIT_AS`), and a wall-clock timeout after which the child is killed and the task fails
+//!   with [`TIMEOUT_ERROR`]. A crash, hang or runaway in one analysis thus fails only that task;
+//!   the state machine's own `TimeoutSeconds` still applies on top.
 //!
 //! The future resolves when the process exits. The executor waits for the callback on the token
 //! at the same time; this handler only turns a process that crashed, or that exited 0 without
@@ -40,6 +44,9 @@ pub use secops_core::analyst_task::TASK_TOKEN as TASK_TOKEN_ENV;
 pub const PARAMETERS_ERROR: &str = "States.Runtime";
 /// The error of a task whose process failed.
 pub const TASK_FAILED: &str = "States.TaskFailed";
+/// The error of a task whose process outlived [`AnalystLimits::wall_clock`] (the error Step
+/// Functions gives a task that exceeds its own `TimeoutSeconds`, so one `Retry`/`Catch` covers both).
+pub const TIMEOUT_ERROR: &str = "States.Timeout";
 
 /// How much of stdout and stderr is kept.
 const TAIL_BYTES: usize = 4096;
@@ -50,6 +57,42 @@ const PIPE_DRAIN_GRACE: Duration = Duration::from_secs(1);
 /// the base environment nor the overrides may set them.
 const RESERVED_NAMES: &[&str] = &["HOME", "TMPDIR"];
 const RESERVED_PREFIXES: &[&str] = &["AWS_", "LD_", "DYLD_"];
+/// The CPU-time hard limit is this much above the soft one: the soft limit sends SIGXCPU (which
+/// a process may catch to report), the hard one SIGKILL.
+const CPU_KILL_GRACE_SECONDS: u64 = 5;
+/// After SIGKILL, how long to wait for the kernel to reap the child before giving up on it
+/// (tokio reaps it later in the background).
+const KILL_WAIT: Duration = Duration::from_secs(5);
+
+/// Limits on one analyst process; `None` is no limit. [`AnalystLimits::default`] limits nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AnalystLimits {
+    /// From spawn to exit; past it the child is killed and the task fails with [`TIMEOUT_ERROR`].
+    pub wall_clock: Option<Duration>,
+    /// `RLIMIT_CPU`, seconds of CPU time (user + system, all threads).
+    pub cpu_seconds: Option<u64>,
+    /// `RLIMIT_AS`, bytes of virtual address space.
+    pub memory_bytes: Option<u64>,
+}
+
+impl AnalystLimits {
+    /// The limits for a real analysis: 600 s wall clock, 300 s of CPU, 1 GiB of address space.
+    ///
+    /// Memory is limited by address space because resident memory cannot be by an rlimit:
+    /// Linux ignores `RLIMIT_RSS` (a cgroup would do, but needs privileges we do not assume).
+    /// Address space counts what is reserved, not what is used: a tokio binary reserves a stack
+    /// per worker thread and glibc up to a 64 MiB heap arena per thread, mostly never touched,
+    /// so the virtual size is many times the resident one. 1 GiB is therefore
+    /// generous for a process whose resident size is about 20 MB, yet stops a runaway allocation
+    /// long before it hurts the host.
+    pub fn standard() -> Self {
+        Self {
+            wall_clock: Some(Duration::from_secs(600)),
+            cpu_seconds: Some(300),
+            memory_bytes: Some(1024 * 1024 * 1024),
+        }
+    }
+}
 
 /// Runs the analyst binary for `ecs:runTask.waitForTaskToken`. Build it with [`AnalystTaskRunner::new`]
 /// and the `with_*` methods, then register it under [`RESOURCE`].
@@ -62,6 +105,7 @@ pub struct AnalystTaskRunner {
     region: String,
     container: String,
     temp_root: PathBuf,
+    limits: AnalystLimits,
 }
 
 impl AnalystTaskRunner {
@@ -76,6 +120,7 @@ impl AnalystTaskRunner {
             region: "us-east-1".into(),
             container: ANALYST_CONTAINER.into(),
             temp_root: std::env::temp_dir(),
+            limits: AnalystLimits::default(),
         }
     }
 
@@ -114,6 +159,16 @@ impl AnalystTaskRunner {
     pub fn with_temp_root(mut self, dir: impl Into<PathBuf>) -> Self {
         self.temp_root = dir.into();
         self
+    }
+
+    /// CPU-time, memory and wall-clock limits for each process (default: none).
+    pub fn with_limits(mut self, limits: AnalystLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> AnalystLimits {
+        self.limits
     }
 
     pub fn program(&self) -> &Path {
@@ -169,11 +224,20 @@ impl AnalystTaskRunner {
             .kill_on_drop(true);
         let mut child =
             command.spawn().map_err(|e| failed(format!("{name}: cannot start {}: {e}", self.program.display())))?;
+        let pid = child.id();
+        // prlimit after spawn, not setrlimit in a pre_exec hook: the workspace forbids unsafe
+        // code. Between exec and here the analyst runs unlimited for the microseconds of its own
+        // start-up, which is not where a runaway analysis happens. No await comes between the
+        // spawn and this call.
+        if let Err(e) = apply_limits(pid, &self.limits) {
+            kill_and_reap(&mut child).await;
+            return Err(failed(format!("{name}: cannot apply the resource limits, so the process was killed: {e}")));
+        }
         tracing::info!(
             state = %call.state_name,
             execution = %call.execution_name,
             task_arn = %task_arn,
-            pid = child.id(),
+            pid,
             "{name} task started"
         );
 
@@ -185,11 +249,28 @@ impl AnalystTaskRunner {
             let drain = async { tokio::join!(drain(stdout, &mut out_tail), drain(stderr, &mut err_tail)) };
             tokio::pin!(drain);
             let mut drained = false;
-            let status = loop {
-                tokio::select! {
-                    status = child.wait() => break status,
-                    _ = &mut drain, if !drained => drained = true,
+            let exit = async {
+                loop {
+                    tokio::select! {
+                        status = child.wait() => break status,
+                        _ = &mut drain, if !drained => drained = true,
+                    }
                 }
+            };
+            let status = match self.limits.wall_clock {
+                None => exit.await,
+                Some(limit) => match tokio::time::timeout(limit, exit).await.ok() {
+                    Some(status) => status,
+                    None => {
+                        kill_and_reap(&mut child).await;
+                        drop(dir);
+                        tracing::warn!(task_arn = %task_arn, pid, "{name} task killed at its wall-clock limit");
+                        return Err(TaskFailure::new(
+                            TIMEOUT_ERROR,
+                            format!("{name} exceeded its wall-clock limit of {} and was killed", seconds(limit)),
+                        ));
+                    }
+                },
             };
             if !drained {
                 let _ = tokio::time::timeout(PIPE_DRAIN_GRACE, &mut drain).await;
@@ -207,7 +288,7 @@ impl AnalystTaskRunner {
 
         let Some(code) = status.code().filter(|&c| c == 0) else {
             let detail = if stderr.is_empty() { "(no output on stderr)".to_owned() } else { stderr };
-            return Err(failed(format!("{name} {}: {detail}", describe(status))));
+            return Err(failed(format!("{name} {}: {detail}", describe(status, &self.limits))));
         };
         if let Some(token) = &token {
             if callbacks.is_waiting(token) {
@@ -333,7 +414,58 @@ fn check_env(name: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn describe(status: ExitStatus) -> String {
+/// Set the CPU-time and address-space limits of the child `pid` (`None` if it was already reaped,
+/// which cannot happen before its first wait).
+#[cfg(target_os = "linux")]
+fn apply_limits(pid: Option<u32>, limits: &AnalystLimits) -> Result<(), String> {
+    use rlimit::Resource;
+    if limits.cpu_seconds.is_none() && limits.memory_bytes.is_none() {
+        return Ok(());
+    }
+    let pid = pid.ok_or("the process id is unknown")?;
+    let pid = rlimit::pid_t::try_from(pid).map_err(|_| format!("process id {pid} is out of range"))?;
+    let set = |resource: Resource, soft: u64, hard: u64| {
+        rlimit::prlimit(pid, resource, Some((soft, hard)), None)
+            .map_err(|e| format!("prlimit({pid}, {}, {soft}, {hard}): {e}", resource.as_name()))
+    };
+    if let Some(cpu) = limits.cpu_seconds {
+        set(Resource::CPU, cpu, cpu.saturating_add(CPU_KILL_GRACE_SECONDS))?;
+    }
+    if let Some(bytes) = limits.memory_bytes {
+        set(Resource::AS, bytes, bytes)?;
+    }
+    Ok(())
+}
+
+/// Without prlimit the limits cannot be applied; refusing beats running unlimited unnoticed.
+#[cfg(not(target_os = "linux"))]
+fn apply_limits(_pid: Option<u32>, limits: &AnalystLimits) -> Result<(), String> {
+    if limits.cpu_seconds.is_none() && limits.memory_bytes.is_none() {
+        return Ok(());
+    }
+    Err("CPU-time and memory limits need prlimit(2), which only Linux has".to_owned())
+}
+
+/// SIGKILL the child and reap it, so that neither the process nor its zombie outlives the task.
+async fn kill_and_reap(child: &mut tokio::process::Child) {
+    if let Err(e) = child.start_kill() {
+        tracing::warn!(pid = child.id(), error = %e, "cannot kill the analyst process");
+    }
+    if tokio::time::timeout(KILL_WAIT, child.wait()).await.is_err() {
+        tracing::warn!(pid = child.id(), "the killed analyst process was not reaped in time");
+    }
+}
+
+/// A duration in seconds for messages: "600 s", "1.5 s".
+fn seconds(duration: Duration) -> String {
+    if duration.subsec_nanos() == 0 {
+        format!("{} s", duration.as_secs())
+    } else {
+        format!("{} s", duration.as_secs_f64())
+    }
+}
+
+fn describe(status: ExitStatus, limits: &AnalystLimits) -> String {
     if let Some(code) = status.code() {
         return format!("exited with status {code}");
     }
@@ -341,10 +473,56 @@ fn describe(status: ExitStatus) -> String {
     {
         use std::os::unix::process::ExitStatusExt;
         if let Some(signal) = status.signal() {
-            return format!("was killed by signal {signal}");
+            return describe_signal(signal, limits);
         }
     }
+    #[cfg(not(unix))]
+    let _ = limits;
     format!("ended with {status}")
+}
+
+/// "was killed by signal 24 (SIGXCPU): ...": the number, its name, and what it means here.
+#[cfg(unix)]
+fn describe_signal(signal: i32, limits: &AnalystLimits) -> String {
+    let name = signal_name(signal);
+    let head = match name {
+        Some(name) => format!("was killed by signal {signal} ({name})"),
+        None => format!("was killed by signal {signal}"),
+    };
+    match (signal, limits.cpu_seconds) {
+        (libc::SIGXCPU, Some(cpu)) => format!("{head}: it reached its CPU-time limit of {cpu} s"),
+        (libc::SIGXCPU, None) => format!("{head}: it reached a CPU-time limit"),
+        (libc::SIGKILL, Some(cpu)) => format!(
+            "{head}, sent by the CPU-time hard limit of {} s, the kernel's out-of-memory killer or another process",
+            cpu.saturating_add(CPU_KILL_GRACE_SECONDS)
+        ),
+        _ => head,
+    }
+}
+
+#[cfg(unix)]
+fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        libc::SIGSYS => "SIGSYS",
+        _ => return None,
+    })
 }
 
 /// Read a pipe to its end, keeping the tail.
@@ -544,6 +722,32 @@ mod tests {
         let mut short = Tail::new(8);
         short.push(b" boom\n");
         assert_eq!(short.render(), "boom");
+    }
+
+    #[test]
+    fn the_standard_limits_are_ten_minutes_five_of_cpu_and_a_gibibyte() {
+        let standard = AnalystLimits::standard();
+        assert_eq!(standard.wall_clock, Some(Duration::from_secs(600)));
+        assert_eq!(standard.cpu_seconds, Some(300));
+        assert_eq!(standard.memory_bytes, Some(1 << 30));
+        assert_eq!(AnalystLimits::default(), AnalystLimits { wall_clock: None, cpu_seconds: None, memory_bytes: None });
+        assert_eq!(seconds(Duration::from_secs(600)), "600 s");
+        assert_eq!(seconds(Duration::from_millis(1500)), "1.5 s");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_signal_is_named_and_explained() {
+        let cpu = AnalystLimits { cpu_seconds: Some(300), ..AnalystLimits::default() };
+        assert_eq!(
+            describe_signal(libc::SIGXCPU, &cpu),
+            format!("was killed by signal {} (SIGXCPU): it reached its CPU-time limit of 300 s", libc::SIGXCPU)
+        );
+        assert!(describe_signal(libc::SIGKILL, &cpu).contains("(SIGKILL), sent by the CPU-time hard limit of 305 s"));
+        let none = AnalystLimits::default();
+        assert_eq!(describe_signal(libc::SIGKILL, &none), format!("was killed by signal {} (SIGKILL)", libc::SIGKILL));
+        assert_eq!(describe_signal(libc::SIGSEGV, &cpu), format!("was killed by signal {} (SIGSEGV)", libc::SIGSEGV));
+        assert_eq!(describe_signal(200, &none), "was killed by signal 200");
     }
 
     #[test]
