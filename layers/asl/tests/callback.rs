@@ -19,7 +19,7 @@ use aws_sdk_sfn::operation::send_task_failure::SendTaskFailureError;
 use aws_sdk_sfn::operation::send_task_heartbeat::SendTaskHeartbeatError;
 use aws_sdk_sfn::operation::send_task_success::SendTaskSuccessError;
 use secops_asl::callback_server::CallbackServer;
-use secops_asl::ecs_task::AnalystTaskRunner;
+use secops_asl::ecs_task::{AnalystLimits, AnalystTaskRunner};
 use secops_asl::{CallbackHub, TaskFailure, TaskHandler, TaskInvocation};
 use serde_json::{json, Value};
 use tokio::time::timeout;
@@ -344,9 +344,11 @@ async fn the_analyst_heartbeats_then_reports_invalid_input_naming_the_finding() 
         let hub = CallbackHub::new();
         let server = CallbackServer::start(hub.clone()).await.unwrap();
         let scratch = TestDir::new("analyst");
+        // Under the standard limits: the real analyst, tokio runtime and all, fits in them.
         let runner = AnalystTaskRunner::new(&bin, server.endpoint_url())
             .with_env("RUST_LOG", "info")
             .with_region("eu-west-1")
+            .with_limits(AnalystLimits::standard())
             .with_temp_root(&scratch.0);
 
         let mut wait = hub.register_new();
