@@ -215,6 +215,7 @@ CREATE TABLE triage_reports (
     markdown         text,
     error            jsonb,
     duration_ms      bigint      CHECK (duration_ms >= 0),
+    peak_memory_kb   bigint      CHECK (peak_memory_kb >= 0),
     input_tokens     bigint      NOT NULL DEFAULT 0 CHECK (input_tokens >= 0),
     output_tokens    bigint      NOT NULL DEFAULT 0 CHECK (output_tokens >= 0),
     llm_cost_usd     double precision NOT NULL DEFAULT 0,

@@ -21,6 +21,8 @@ pub struct Output {
 #[derive(Debug)]
 pub struct RunOptions {
     pub input: PathBuf,
+    /// The input itself (then `input` only names it in messages).
+    pub input_value: Option<Value>,
     pub task_stubs: Option<PathBuf>,
     pub virtual_clock: bool,
     pub output: Output,
@@ -29,7 +31,10 @@ pub struct RunOptions {
 impl RunOptions {
     /// The execution input, and an executor over `registry` with the stubs and clock asked for.
     fn prepare(&self, mut registry: TaskRegistry, hub: secops_asl::CallbackHub) -> anyhow::Result<(Value, Executor)> {
-        let input = read_json(&self.input).context("reading the execution input")?;
+        let input = match &self.input_value {
+            Some(v) => v.clone(),
+            None => read_json(&self.input).context("reading the execution input")?,
+        };
         if let Some(path) = &self.task_stubs {
             let stubs = read_json(path).context("reading the task stubs")?;
             let stubs = TaskStubs::from_value(&stubs).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -135,10 +140,17 @@ pub async fn run_machine(
     crate::steps::with_steps(config, async |steps: &crate::steps::LocalSteps| {
         let mut registry = TaskRegistry::new();
         steps.register(&mut registry, None);
-        let result = run_wired(machine, template, options, registry).await?;
+        let result = run_wired(machine, template, options, registry, &steps.analyst_setup()).await?;
         Ok(report(&result, options.output))
     })
     .await
+}
+
+/// How the analyst subprocess runs: its base environment and limits.
+#[derive(Debug, Clone, Default)]
+pub struct AnalystSetup {
+    pub env: Vec<(String, String)>,
+    pub limits: secops_asl::ecs_task::AnalystLimits,
 }
 
 /// Run `machine` from `template` over `registry` (plus the analyst as a subprocess reporting to
@@ -148,6 +160,7 @@ pub async fn run_wired(
     template: &Path,
     options: &RunOptions,
     mut registry: TaskRegistry,
+    analyst_setup: &AnalystSetup,
 ) -> anyhow::Result<ExecutionResult> {
     use secops_asl::callback_server::CallbackServer;
     use secops_asl::ecs_task::{AnalystTaskRunner, RESOURCE as ECS_TASK};
@@ -157,9 +170,9 @@ pub async fn run_wired(
     let server = CallbackServer::start(hub.clone()).await.context("starting the loopback callback endpoint")?;
     let analyst = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("analyst")));
     if let Some(analyst) = analyst.filter(|p| p.is_file()) {
-        let base_env: Vec<(String, String)> =
-            std::env::vars().filter(|(k, _)| k.starts_with("SECOPS_DATABASE") || k == "RUST_LOG").collect();
-        let runner = AnalystTaskRunner::new(analyst, server.endpoint_url()).with_base_env(base_env);
+        let runner = AnalystTaskRunner::new(analyst, server.endpoint_url())
+            .with_base_env(analyst_setup.env.clone())
+            .with_limits(analyst_setup.limits);
         registry.integration(ECS_TASK, Arc::new(runner));
     }
     let outcome = async {

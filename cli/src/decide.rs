@@ -69,11 +69,12 @@ pub async fn run(
             steps.register(&mut registry, Some(decisions.clone()));
             let options = RunOptions {
                 input: event_path.to_owned(),
+                input_value: None,
                 task_stubs: None,
                 virtual_clock: false,
                 output: Output { history: false, json: json_out },
             };
-            let result = crate::asl::run_wired("findings", template, &options, registry).await?;
+            let result = crate::asl::run_wired("findings", template, &options, registry, &steps.analyst_setup()).await?;
             let summary = result.summary();
             let results = summary.pointer("/output/results").and_then(Value::as_array).cloned().unwrap_or_default();
             let decided = decisions.lock().unwrap_or_else(|p| p.into_inner()).clone();

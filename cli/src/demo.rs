@@ -16,9 +16,6 @@ mod samples {
     include!(concat!(env!("OUT_DIR"), "/samples.rs"));
 }
 
-/// The steps whose capability is not built yet; their functions refuse events (InvalidInput).
-const NOT_BUILT_YET: &[&str] = &["remediate", "triage"];
-
 pub async fn run(config: &Config) -> Result<ExitCode> {
     let started = Instant::now();
     println!("SecOps Autopilot demo — embedded defaults (private PostgreSQL, local adapters)");
@@ -29,10 +26,7 @@ pub async fn run(config: &Config) -> Result<ExitCode> {
     };
     database.finish()?;
     outcome?;
-    println!(
-        "not built yet: {} (their Lambda functions refuse every event with InvalidInput)",
-        NOT_BUILT_YET.join(", ")
-    );
+    println!("next: `secops triage --since 365d` analyses the estate's findings (offline analyst, one process each)");
     println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());
     Ok(ExitCode::SUCCESS)
 }

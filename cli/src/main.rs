@@ -11,6 +11,7 @@ mod notify;
 mod redact;
 mod remediate;
 mod steps;
+mod triage;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -103,6 +104,10 @@ enum Command {
     /// the approval requests waiting for a decision.
     #[command(subcommand)]
     Remediate(remediate::RemediateCommand),
+    /// Triage: select new findings (five sources, exclusions, skipping ticketed ones), analyse
+    /// each in its own analyst process (at most --concurrency at once), file a ticket per report,
+    /// and print the run's books. `secops triage one ID` re-runs one finding.
+    Triage(triage::TriageArgs),
     /// Approve a waiting remediation (`secops remediate approvals` lists them): the workflow
     /// applies the plan if the resource still needs exactly that change.
     Approve {
@@ -235,6 +240,7 @@ fn main() -> ExitCode {
             Command::Fixtures(command) => inventory::fixtures(command),
             Command::Md2adf => notify::md2adf(),
             Command::Remediate(command) => remediate::run(&config, command).await,
+            Command::Triage(args) => triage::run(&config, args).await,
             Command::Approve { id, by } => {
                 remediate::decide(&config, &id, secops_remediation::Decision::Approved, by, None).await
             }
@@ -262,6 +268,7 @@ fn main() -> ExitCode {
 impl From<RunArgs> for asl::RunOptions {
     fn from(a: RunArgs) -> Self {
         asl::RunOptions {
+            input_value: None,
             input: a.input,
             task_stubs: a.task_stubs,
             virtual_clock: a.virtual_clock,

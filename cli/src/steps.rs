@@ -19,9 +19,6 @@ use secops_soar::step::{DecideStep, TicketStep};
 use secops_soar::Soar;
 use serde_json::Value;
 
-/// What each step's capability is, for the "not built yet" refusal (same words as the Lambdas).
-const NOT_BUILT: [(&str, &str); 1] = [("triage", "triage")];
-
 /// Every `decide` answer (the scratchpad, or `{finding: {Id}, error, class}`), kept for printing.
 pub type Decisions = Arc<Mutex<Vec<Value>>>;
 
@@ -41,6 +38,9 @@ pub struct LocalSteps {
     notify: NotifyStep,
     audit: Arc<AuditStep>,
     pub remediate: RemediateStep,
+    triage: secops_triage::TriageStep,
+    /// The migrated database's URL, for the analyst subprocess (which enters the read-only role).
+    database_url: String,
 }
 
 fn failure(e: StepError) -> TaskFailure {
@@ -79,8 +79,12 @@ impl LocalSteps {
             Some(notifier.clone() as Arc<dyn secops_core::outbound::Alerts>),
         )
         .with_callback_url(Arc::new(secops_asl::callback_server::CallbackServer::running_endpoint));
+        let triage =
+            secops_triage::setup::step(config, pool.clone(), Some(soar.clone())).context("setting up triage")?;
         Ok(LocalSteps {
             remediate,
+            triage,
+            database_url: url.to_owned(),
             config: config.clone(),
             pool,
             aws,
@@ -93,9 +97,8 @@ impl LocalSteps {
         })
     }
 
-    /// Register decide, remediate, notify, audit, collect and reconcile by step name; the steps whose
-    /// capability is not built yet refuse with `InvalidInput`. `decisions` collects every
-    /// `decide` answer.
+    /// Register every step by name: decide, remediate, triage, notify, audit, collect and
+    /// reconcile. `decisions` collects every `decide` answer.
     pub fn register(&self, registry: &mut TaskRegistry, decisions: Option<Decisions>) {
         let decide = self.decide.clone();
         registry.function(
@@ -166,11 +169,40 @@ impl LocalSteps {
                 }),
             );
         }
-        for (step, capability) in NOT_BUILT {
-            registry.function(
-                step,
-                function(move |_| async move { Err(failure(StepError::not_built_yet(step, capability))) }),
-            );
+        let triage = self.triage.clone();
+        registry.function(
+            "triage",
+            function(move |input: Value| {
+                let triage = triage.clone();
+                async move { triage.handle(input).await.map_err(failure) }
+            }),
+        );
+    }
+
+    pub fn pool(&self) -> secops_store::Pool {
+        self.pool.clone()
+    }
+
+    /// How the analyst subprocess is started: the database through the read-only role, the
+    /// triage and model settings of this process, and the configured limits.
+    pub fn analyst_setup(&self) -> crate::asl::AnalystSetup {
+        let mut env: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| {
+                k == "RUST_LOG"
+                    || k.starts_with("SECOPS_TRIAGE_")
+                    || k.starts_with("SECOPS_BEDROCK_")
+                    || k.starts_with("SECOPS_OPENAI_")
+            })
+            .collect();
+        env.push(("SECOPS_DATABASE_URL".into(), secops_triage::analyst::read_only_url(&self.database_url)));
+        let t = &self.config.triage;
+        crate::asl::AnalystSetup {
+            env,
+            limits: secops_asl::ecs_task::AnalystLimits {
+                wall_clock: Some(t.analyst_timeout),
+                cpu_seconds: Some(t.analyst_cpu_seconds),
+                memory_bytes: Some(t.analyst_memory_mb * 1024 * 1024),
+            },
         }
     }
 }

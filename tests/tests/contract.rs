@@ -69,7 +69,7 @@ const ACTIONS: [(&str, &[&str]); 7] = [
     ("reconcile", &["reconcile"]),
     ("decide", &["decide", "suppress_finding", "resolve_finding", "classify_incident", "sync_enabled_controls"]),
     ("remediate", &["remediate", "request_approval", "apply_approved", "approval_ended"]),
-    ("triage", &["select_findings"]),
+    ("triage", &["select_findings", "record_analysis", "record_failure", "finish_batch"]),
     (
         "notify",
         &[
@@ -128,8 +128,13 @@ const RETRYABLE: [&str; 8] = [
 ];
 
 /// The container environment the analyst binary reads (functions/analyst).
-const ANALYST_ENV: [&str; 4] =
-    ["SECOPS_TASK_TOKEN", "SECOPS_FINDING_ID", "SECOPS_FINDING_PRODUCT_ARN", "SECOPS_EXECUTION_ID"];
+const ANALYST_ENV: [&str; 5] = [
+    "SECOPS_TASK_TOKEN",
+    "SECOPS_FINDING_ID",
+    "SECOPS_FINDING_PRODUCT_ARN",
+    "SECOPS_FINDING_SOURCE",
+    "SECOPS_EXECUTION_ID",
+];
 
 /// Every `statemachines/*.asl.json`, parsed.
 fn definitions() -> BTreeMap<String, (String, Value)> {
@@ -356,6 +361,9 @@ fn every_function_call_names_its_step_and_an_action_the_step_knows() {
             secops_remediation::step::ACTIONS.contains(action),
             "the remediate function does not handle '{action}'"
         );
+    }
+    for action in actions["triage"] {
+        assert!(secops_triage::step::TRIAGE_ACTIONS.contains(action), "the triage function does not handle '{action}'");
     }
     for action in actions["decide"] {
         assert!(secops_soar::step::DECIDE_ACTIONS.contains(action), "the decide function does not handle '{action}'");

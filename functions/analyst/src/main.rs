@@ -1,11 +1,10 @@
 //! The per-finding analysis binary (a Fargate task on AWS, a subprocess locally), reporting on its
-//! task token. Exit 0 once the outcome is reported (a refused analysis included), 2 on bad
-//! configuration, 1 when the report itself failed.
+//! task token. Exit 0 once the outcome is reported (a failed analysis included), 2 on bad
+//! configuration, 1 when the report itself failed. The analysis lives in `layers/triage`.
 
 use std::process::ExitCode;
 
-use secops_aws::{load_sdk_config, AwsError, AwsSettings, TaskTokenReporter};
-use secops_core::{AnalystTask, Config};
+use secops_core::AnalystTask;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -20,21 +19,11 @@ async fn main() -> ExitCode {
     };
     let _span =
         tracing::info_span!("analyst", finding_id = ?task.finding_id, execution_id = ?task.execution_id).entered();
-    match run(&config, &task).await {
+    match secops_triage::analyst::run(&config, &task).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
             ExitCode::from(1)
         }
     }
-}
-
-async fn run(config: &Config, task: &AnalystTask) -> Result<(), AwsError> {
-    let reporter = TaskTokenReporter::new(&load_sdk_config(&AwsSettings::from_config(config)).await, &task.task_token);
-    reporter.heartbeat().await?;
-    let outcome = task.analyse();
-    if let Err(e) = &outcome {
-        tracing::warn!(error_type = e.name(), "{}", e.message)
-    }
-    reporter.report(&outcome).await
 }

@@ -369,7 +369,7 @@ async fn the_analyst_heartbeats_then_reports_invalid_input_naming_the_finding() 
         let failure = wait.outcome.try_recv().expect("the analyst reported").unwrap_err();
         assert_eq!(failure.error, "InvalidInput");
         let cause = failure.cause.unwrap();
-        assert!(cause.contains(finding) && cause.contains("not built yet"), "{cause}");
+        assert!(cause.contains(finding) && cause.contains("SECOPS_FINDING_SOURCE"), "{cause}");
 
         let response = result.expect("the analyst reported, so the task succeeded as a process");
         let task = &response["Tasks"][0];

@@ -6,6 +6,8 @@ use crate::ConfigError;
 pub const TASK_TOKEN: &str = "SECOPS_TASK_TOKEN";
 pub const FINDING_ID: &str = "SECOPS_FINDING_ID";
 pub const FINDING_PRODUCT_ARN: &str = "SECOPS_FINDING_PRODUCT_ARN";
+/// Which source the finding is from (`securityhub`, `inspector`, `guardduty`, `falcon`, `exposure`).
+pub const FINDING_SOURCE: &str = "SECOPS_FINDING_SOURCE";
 pub const EXECUTION_ID: &str = "SECOPS_EXECUTION_ID";
 
 /// One finding to analyse and the token to report on.
@@ -15,6 +17,7 @@ pub struct AnalystTask {
     pub task_token: String,
     pub finding_id: Option<String>,
     pub product_arn: Option<String>,
+    pub source: Option<String>,
     pub execution_id: Option<String>,
 }
 
@@ -24,21 +27,13 @@ impl std::fmt::Debug for AnalystTask {
             .field("task_token", &"<redacted>")
             .field("finding_id", &self.finding_id)
             .field("product_arn", &self.product_arn)
+            .field("source", &self.source)
             .field("execution_id", &self.execution_id)
             .finish()
     }
 }
 
 impl AnalystTask {
-    /// The analysis of this finding. The triage capability is not built yet, so it is refused
-    /// with the `InvalidInput` class a step would report, naming the finding.
-    pub fn analyse(&self) -> Result<serde_json::Value, crate::StepError> {
-        let finding = self.finding_id.as_deref().unwrap_or("<none given>");
-        Err(crate::StepError::invalid_input(format!(
-            "per-finding analysis is not built yet, so finding {finding} was not analysed"
-        )))
-    }
-
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -55,6 +50,7 @@ impl AnalystTask {
             task_token,
             finding_id: var(FINDING_ID),
             product_arn: var(FINDING_PRODUCT_ARN),
+            source: var(FINDING_SOURCE),
             execution_id: var(EXECUTION_ID),
         })
     }

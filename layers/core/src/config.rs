@@ -79,6 +79,8 @@ pub struct Config {
     pub inventory: InventoryConfig,
     /// `SECOPS_REMEDIATION_*`: the auto-remediation catalogue.
     pub remediation: RemediationConfig,
+    /// `SECOPS_TRIAGE_*` and the analyst's settings.
+    pub triage: crate::triage_config::TriageConfig,
 }
 
 /// Where the hot per-event state lives (DESIGN §4).
@@ -803,6 +805,7 @@ impl Config {
         let notify = NotifyConfig::from_vars(&var, &state_dir)?;
         let inventory = InventoryConfig::from_vars(&var)?;
         let remediation = RemediationConfig::from_vars(&var)?;
+        let triage = crate::triage_config::TriageConfig::from_vars(&var)?;
 
         Ok(Config {
             database,
@@ -818,6 +821,7 @@ impl Config {
             notify,
             inventory,
             remediation,
+            triage,
         })
     }
 }

@@ -12,6 +12,7 @@ pub mod event;
 pub mod json;
 pub mod outbound;
 pub mod scratchpad;
+pub mod triage_config;
 
 pub use analyst_task::AnalystTask;
 pub use config::{
@@ -20,3 +21,4 @@ pub use config::{
     LogFormat, NotifyConfig, QuarantineMode, RemediationConfig, RemediationExemption, RemediationMode, SecretSource,
 };
 pub use error::{ErrorClass, StepError};
+pub use triage_config::{TriageConfig, TriageProvider};

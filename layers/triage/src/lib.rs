@@ -10,14 +10,24 @@
 
 #![forbid(unsafe_code)]
 
+pub mod analysis;
+pub mod analyst;
+pub mod batch;
 pub mod context;
 mod db;
 pub mod finding;
 pub mod llm;
+pub mod markdown;
+pub mod offline;
 pub mod persona;
+pub mod prompt;
 pub mod report;
 pub mod selection;
+pub mod setup;
+pub mod step;
+mod untrusted;
 
 pub use finding::{FindingClass, FindingKey, SecurityFinding, Source};
 pub use persona::Persona;
 pub use report::{Assessment, Report, Verdict};
+pub use step::TriageStep;

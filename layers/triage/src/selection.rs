@@ -196,6 +196,8 @@ pub struct SelectionRequest {
     pub limit: usize,
     /// Only these findings (re-running chosen ones); empty = all.
     pub only: Vec<FindingKey>,
+    /// Skip findings with an open ticket (false only for an explicit re-run of chosen findings).
+    pub check_tickets: bool,
 }
 
 /// One excluded finding and the rule.
@@ -242,7 +244,8 @@ pub async fn select(
         None => true,
     });
     let keys: Vec<FindingKey> = candidates.iter().map(SecurityFinding::key).collect();
-    let ticketed = if keys.is_empty() { HashSet::new() } else { tickets.ticketed(&keys).await? };
+    let ticketed =
+        if keys.is_empty() || !request.check_tickets { HashSet::new() } else { tickets.ticketed(&keys).await? };
     let mut already_ticketed = Vec::new();
     candidates.retain(|f| {
         let key = f.key();
@@ -256,4 +259,31 @@ pub async fn select(
     let over_limit = candidates.len().saturating_sub(request.limit);
     candidates.truncate(request.limit);
     Ok(Selection { candidates: total, excluded, already_ticketed, over_limit, selected: candidates })
+}
+
+/// The ticket records in PostgreSQL (`tickets`), for wiring without decide: one query.
+#[derive(Debug, Clone)]
+pub struct PgTicketIndex {
+    pool: deadpool_postgres::Pool,
+}
+
+impl PgTicketIndex {
+    pub fn new(pool: deadpool_postgres::Pool) -> Self {
+        PgTicketIndex { pool }
+    }
+}
+
+#[async_trait]
+impl TicketIndex for PgTicketIndex {
+    async fn ticketed(&self, findings: &[FindingKey]) -> Result<HashSet<FindingKey>, StepError> {
+        let client =
+            self.pool.get().await.map_err(|e| StepError::transient(format!("ticket check: no connection: {e}")))?;
+        let ids: Vec<&str> = findings.iter().map(|k| k.id.as_str()).collect();
+        let rows = client
+            .query("SELECT finding_id FROM tickets WHERE closed_at IS NULL AND finding_id = ANY($1)", &[&ids])
+            .await
+            .map_err(db::err("checking open tickets"))?;
+        let open: HashSet<String> = rows.iter().map(|r| r.get(0)).collect();
+        Ok(findings.iter().filter(|k| open.contains(&k.id)).cloned().collect())
+    }
 }

@@ -4,6 +4,9 @@
 //! [`ChatRequest`] into one [`ChatReply`] over its wire format. Providers never run tools and
 //! never see anything but what the request carries.
 
+pub mod bedrock;
+pub mod openai;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
