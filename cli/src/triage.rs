@@ -2,7 +2,7 @@
 //! analyst as an isolated subprocess per finding, a progress bar while it runs, and the books
 //! printed at the end.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 

@@ -1,16 +1,10 @@
 //! The task-token machinery with real components on loopback: `aws-sdk-sfn` against the
-//! [`CallbackServer`], and the [`AnalystTaskRunner`] spawning real processes (the real `analyst`
-//! binary, `/bin/sh`, `/bin/sleep`).
-//!
-//! The analyst binary belongs to another package, so `CARGO_BIN_EXE_analyst` is not available
-//! here. [`analyst_binary`] uses `SECOPS_ANALYST_BIN` when set; otherwise it runs
-//! `cargo build -p secops-function-analyst --bin analyst` into the very target directory this test
-//! was built in (derived from the test executable's own path, so `CARGO_TARGET_DIR` is honoured
-//! without being read), which is a no-op when the binary is fresh, and uses `<target>/debug/analyst`.
+//! [`CallbackServer`], and the [`AnalystTaskRunner`] spawning real processes (`/bin/sh`,
+//! `/bin/sleep`). The real `analyst` binary under the runner is tested in its own package
+//! (`functions/analyst/tests/analyst_process.rs`), where cargo builds it with the tests.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+
 use std::time::Duration;
 
 use aws_sdk_sfn::config::retry::RetryConfig;
@@ -19,7 +13,7 @@ use aws_sdk_sfn::operation::send_task_failure::SendTaskFailureError;
 use aws_sdk_sfn::operation::send_task_heartbeat::SendTaskHeartbeatError;
 use aws_sdk_sfn::operation::send_task_success::SendTaskSuccessError;
 use secops_asl::callback_server::CallbackServer;
-use secops_asl::ecs_task::{AnalystLimits, AnalystTaskRunner};
+use secops_asl::ecs_task::AnalystTaskRunner;
 use secops_asl::{CallbackHub, TaskFailure, TaskHandler, TaskInvocation};
 use serde_json::{json, Value};
 use tokio::time::timeout;
@@ -299,107 +293,6 @@ async fn stop_is_prompt_and_closes_the_port() {
 
 // ---------------------------------------------------------------------------------------------
 // The runner, spawning real processes
-
-/// The analyst binary: `SECOPS_ANALYST_BIN`, else built into this test's own target directory.
-fn analyst_binary() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(bin) = std::env::var_os("SECOPS_ANALYST_BIN") {
-            return PathBuf::from(bin);
-        }
-        // <target>/<profile>/deps/callback-<hash>
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().and_then(Path::parent).expect("test executable in <target>/<profile>/deps");
-        let target_dir = profile_dir.parent().expect("a target directory");
-        let profile = profile_dir.file_name().and_then(|p| p.to_str()).unwrap_or("debug");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.args(["build", "--quiet", "-p", "secops-function-analyst", "--bin", "analyst"]);
-        match profile {
-            "debug" => {}
-            "release" => {
-                build.arg("--release");
-            }
-            other => {
-                build.args(["--profile", other]);
-            }
-        }
-        let status = build
-            .env("CARGO_TARGET_DIR", target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo to build the analyst binary");
-        assert!(status.success(), "cargo build -p secops-function-analyst failed");
-        let bin = profile_dir.join("analyst");
-        assert!(bin.is_file(), "{} is missing after the build", bin.display());
-        bin
-    })
-    .clone()
-}
-
-#[tokio::test]
-async fn the_analyst_heartbeats_then_reports_invalid_input_naming_the_finding() {
-    let bin = analyst_binary();
-    timeout(BOUND, async {
-        let hub = CallbackHub::new();
-        let server = CallbackServer::start(hub.clone()).await.unwrap();
-        let scratch = TestDir::new("analyst");
-        // Under the standard limits: the real analyst, tokio runtime and all, fits in them.
-        let runner = AnalystTaskRunner::new(&bin, server.endpoint_url())
-            .with_env("RUST_LOG", "info")
-            .with_region("eu-west-1")
-            .with_limits(AnalystLimits::standard())
-            .with_temp_root(&scratch.0);
-
-        let mut wait = hub.register_new();
-        let finding = "arn:aws:securityhub:eu-west-1:111122223333:finding/7f0c-demo";
-        let input = run_task_parameters(
-            &[
-                ("SECOPS_TASK_TOKEN", &wait.token),
-                ("SECOPS_FINDING_ID", finding),
-                ("SECOPS_FINDING_PRODUCT_ARN", "arn:aws:securityhub:eu-west-1::product/aws/guardduty"),
-                ("SECOPS_EXECUTION_ID", "run-1"),
-            ],
-            None,
-        );
-        let result = runner.invoke(invocation(input, &wait.token), hub.clone()).await;
-
-        // The process has exited: the heartbeat and the failure have both arrived.
-        assert_eq!(*wait.heartbeats.borrow_and_update(), 1, "one heartbeat first");
-        let failure = wait.outcome.try_recv().expect("the analyst reported").unwrap_err();
-        assert_eq!(failure.error, "InvalidInput");
-        let cause = failure.cause.unwrap();
-        assert!(cause.contains(finding) && cause.contains("SECOPS_FINDING_SOURCE"), "{cause}");
-
-        let response = result.expect("the analyst reported, so the task succeeded as a process");
-        let task = &response["Tasks"][0];
-        assert!(task["TaskArn"].as_str().unwrap().starts_with("arn:aws:ecs:eu-west-1:000000000000:task/local/"));
-        assert_eq!(task["LastStatus"], "STOPPED");
-        assert_eq!(task["Containers"], json!([{"Name": "analyst", "ExitCode": 0, "LastStatus": "STOPPED"}]));
-        assert!(scratch.is_empty(), "the private directory was removed");
-        server.stop().await;
-    })
-    .await
-    .expect("bounded");
-}
-
-#[tokio::test]
-async fn the_analyst_without_a_token_exits_2_with_a_clear_message() {
-    let bin = analyst_binary();
-    timeout(BOUND, async {
-        let hub = CallbackHub::new();
-        let runner = AnalystTaskRunner::new(&bin, "http://127.0.0.1:9");
-        let mut call = invocation(run_task_parameters(&[("SECOPS_FINDING_ID", "f-1")], None), "unused");
-        call.task_token = None;
-        let failure = runner.invoke(call, hub).await.unwrap_err();
-        assert_eq!(failure.error, "States.TaskFailed");
-        let cause = failure.cause.unwrap();
-        assert!(cause.starts_with("analyst exited with status 2:") && cause.contains("SECOPS_TASK_TOKEN"), "{cause}");
-        assert!(!cause.contains('\u{1b}'), "the logger's colours are stripped: {cause:?}");
-    })
-    .await
-    .expect("bounded");
-}
 
 #[tokio::test]
 async fn a_program_that_fails_gives_task_failed_with_its_stderr() {

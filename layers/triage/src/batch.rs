@@ -59,9 +59,8 @@ impl CostModel {
                 format!("SECOPS_TRIAGE_PRICES: expected {{\"model id\": {{\"input_per_million\": n, \"output_per_million\": n}}}}: {e}")
             })?;
             for (model, price) in &extra {
-                if !(price.input_per_million.is_finite() && price.input_per_million >= 0.0)
-                    || !(price.output_per_million.is_finite() && price.output_per_million >= 0.0)
-                {
+                let valid = |n: f64| n.is_finite() && n >= 0.0;
+                if !valid(price.input_per_million) || !valid(price.output_per_million) {
                     return Err(format!("SECOPS_TRIAGE_PRICES.{model}: prices must be non-negative numbers"));
                 }
             }
@@ -475,8 +474,10 @@ mod tests {
 
     #[test]
     fn configured_prices_extend_and_are_checked() {
-        let mut config = TriageConfig::default();
-        config.prices = r#"{"llama3.1": {"input_per_million": 0, "output_per_million": 0.5}}"#.into();
+        let mut config = TriageConfig {
+            prices: r#"{"llama3.1": {"input_per_million": 0, "output_per_million": 0.5}}"#.into(),
+            ..TriageConfig::default()
+        };
         let model = CostModel::from_config(&config).unwrap();
         assert_eq!(model.price("llama3.1").unwrap().output_per_million, 0.5);
         config.prices = r#"{"x": {"input_per_million": -1, "output_per_million": 0}}"#.into();

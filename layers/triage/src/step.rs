@@ -183,7 +183,7 @@ impl TriageStep {
                     since,
                     limit,
                     only: options.only.clone(),
-                    check_tickets: !(options.rerun && !options.only.is_empty()),
+                    check_tickets: !options.rerun || options.only.is_empty(),
                 },
             )
             .await?

@@ -1,0 +1,134 @@
+//! The real `analyst` binary under the local task runner, reporting to the loopback Step Functions
+//! endpoint: a heartbeat first, then a clear failure for a task it cannot analyse; without a token
+//! it exits 2 with a message, and the logger's colours never reach the failure cause.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secops_asl::callback_server::CallbackServer;
+use secops_asl::ecs_task::{AnalystLimits, AnalystTaskRunner};
+use secops_asl::{CallbackHub, TaskHandler, TaskInvocation};
+use serde_json::{json, Value};
+use tokio::time::timeout;
+
+const BOUND: Duration = Duration::from_secs(60);
+
+fn analyst_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_analyst"))
+}
+
+fn invocation(input: Value, token: &str) -> TaskInvocation {
+    TaskInvocation {
+        state_name: "Analyse finding".into(),
+        resource: secops_asl::ecs_task::RESOURCE.into(),
+        input,
+        execution_arn: "arn:aws:states:us-east-1:000000000000:execution:triage:run-1".into(),
+        execution_name: "run-1".into(),
+        state_machine_arn: "arn:aws:states:us-east-1:000000000000:stateMachine:triage".into(),
+        task_token: Some(token.into()),
+        timeout: None,
+        heartbeat: None,
+        retry_count: 0,
+    }
+}
+
+/// ECS RunTask parameters the way the triage definition passes them.
+fn run_task_parameters(env: &[(&str, &str)], command: Option<&[&str]>) -> Value {
+    let environment: Vec<Value> = env.iter().map(|(k, v)| json!({"Name": k, "Value": v})).collect();
+    let mut container = json!({"Name": "analyst", "Environment": environment});
+    if let Some(command) = command {
+        container["Command"] = json!(command);
+    }
+    json!({
+        "Cluster": "arn:aws:ecs:us-east-1:000000000000:cluster/secops",
+        "TaskDefinition": "arn:aws:ecs:us-east-1:000000000000:task-definition/analyst:1",
+        "LaunchType": "FARGATE",
+        "Overrides": {"ContainerOverrides": [container]},
+    })
+}
+
+/// A directory for one test, removed at the end.
+struct TestDir(PathBuf);
+
+impl TestDir {
+    fn new(name: &str) -> TestDir {
+        let path = std::env::temp_dir().join(format!("secops-analyst-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TestDir(path)
+    }
+
+    fn is_empty(&self) -> bool {
+        std::fs::read_dir(&self.0).unwrap().next().is_none()
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[tokio::test]
+async fn the_analyst_heartbeats_then_reports_invalid_input_naming_the_finding() {
+    let bin = analyst_binary();
+    timeout(BOUND, async {
+        let hub = CallbackHub::new();
+        let server = CallbackServer::start(hub.clone()).await.unwrap();
+        let scratch = TestDir::new("analyst");
+        // Under the standard limits: the real analyst, tokio runtime and all, fits in them.
+        let runner = AnalystTaskRunner::new(&bin, server.endpoint_url())
+            .with_env("RUST_LOG", "info")
+            .with_region("eu-west-1")
+            .with_limits(AnalystLimits::standard())
+            .with_temp_root(&scratch.0);
+
+        let mut wait = hub.register_new();
+        let finding = "arn:aws:securityhub:eu-west-1:111122223333:finding/7f0c-demo";
+        let input = run_task_parameters(
+            &[
+                ("SECOPS_TASK_TOKEN", &wait.token),
+                ("SECOPS_FINDING_ID", finding),
+                ("SECOPS_FINDING_PRODUCT_ARN", "arn:aws:securityhub:eu-west-1::product/aws/guardduty"),
+                ("SECOPS_EXECUTION_ID", "run-1"),
+            ],
+            None,
+        );
+        let result = runner.invoke(invocation(input, &wait.token), hub.clone()).await;
+
+        // The process has exited: the heartbeat and the failure have both arrived.
+        assert_eq!(*wait.heartbeats.borrow_and_update(), 1, "one heartbeat first");
+        let failure = wait.outcome.try_recv().expect("the analyst reported").unwrap_err();
+        assert_eq!(failure.error, "InvalidInput");
+        let cause = failure.cause.unwrap();
+        assert!(cause.contains(finding) && cause.contains("SECOPS_FINDING_SOURCE"), "{cause}");
+
+        let response = result.expect("the analyst reported, so the task succeeded as a process");
+        let task = &response["Tasks"][0];
+        assert!(task["TaskArn"].as_str().unwrap().starts_with("arn:aws:ecs:eu-west-1:000000000000:task/local/"));
+        assert_eq!(task["LastStatus"], "STOPPED");
+        assert_eq!(task["Containers"], json!([{"Name": "analyst", "ExitCode": 0, "LastStatus": "STOPPED"}]));
+        assert!(scratch.is_empty(), "the private directory was removed");
+        server.stop().await;
+    })
+    .await
+    .expect("bounded");
+}
+
+#[tokio::test]
+async fn the_analyst_without_a_token_exits_2_with_a_clear_message() {
+    let bin = analyst_binary();
+    timeout(BOUND, async {
+        let hub = CallbackHub::new();
+        let runner = AnalystTaskRunner::new(&bin, "http://127.0.0.1:9");
+        let mut call = invocation(run_task_parameters(&[("SECOPS_FINDING_ID", "f-1")], None), "unused");
+        call.task_token = None;
+        let failure = runner.invoke(call, hub).await.unwrap_err();
+        assert_eq!(failure.error, "States.TaskFailed");
+        let cause = failure.cause.unwrap();
+        assert!(cause.starts_with("analyst exited with status 2:") && cause.contains("SECOPS_TASK_TOKEN"), "{cause}");
+        assert!(!cause.contains('\u{1b}'), "the logger's colours are stripped: {cause:?}");
+    })
+    .await
+    .expect("bounded");
+}
