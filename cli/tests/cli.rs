@@ -485,3 +485,82 @@ fn remediate_plan_and_apply_one_finding_against_moto() {
     let again = json_out(&run(&["remediate", "plan", "--finding", "finding.json", "--json"]));
     assert_eq!(again["outcome"], "already_compliant");
 }
+
+/// `secops triage` and `secops triage one` over a generated estate: the triage machine on the
+/// embedded executor with the real `analyst` binary (built beside `secops` by the workspace's test
+/// build) as one process per finding, the offline analyst, and the books printed as JSON; a
+/// second run skips what the first ticketed, and `one` re-analyses a ticketed finding.
+#[tokio::test(flavor = "multi_thread")]
+async fn triage_analyses_the_estate_then_skips_what_it_ticketed() {
+    let secops = Path::new(env!("CARGO_BIN_EXE_secops"));
+    let analyst = secops.with_file_name("analyst");
+    assert!(
+        analyst.is_file(),
+        "{} is missing: the workspace's test build (cargo nextest run --workspace) builds it",
+        analyst.display()
+    );
+    let db = secops_store::testing::TestDb::new().await;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let dir = tempdir("triage");
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("accounts.yaml"), "accounts: []\n").unwrap();
+    let estate = dir.join("estate");
+    let run = |args: &[&str]| {
+        Command::new(secops)
+            .args(args)
+            .current_dir(root)
+            .env("SECOPS_DATABASE_URL", &db.url)
+            .env("SECOPS_STATE_DIR", &state)
+            .output()
+            .expect("run secops")
+    };
+    let said = |o: &Output| format!("{}{}", stdout(o), String::from_utf8_lossy(&o.stderr));
+    let out = run(&[
+        "fixtures",
+        "estate",
+        "--out",
+        estate.to_str().unwrap(),
+        "--accounts",
+        "2",
+        "--instances",
+        "24",
+        "--findings",
+        "60",
+    ]);
+    assert!(out.status.success(), "{}", said(&out));
+    let out = run(&["collect", "--from-dir", estate.to_str().unwrap(), "--reconcile"]);
+    assert!(out.status.success(), "{}", said(&out));
+
+    let out = run(&["triage", "--since", "2020-01-01T00:00:00Z", "--limit", "5", "--concurrency", "3", "--json"]);
+    assert!(out.status.success(), "{}", said(&out));
+    let books: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", said(&out)));
+    assert_eq!(books["counts"]["selected"], 5, "{books:#}");
+    assert_eq!(
+        (books["totals"]["analysed"].as_u64(), books["totals"]["failed"].as_u64()),
+        (Some(5), Some(0)),
+        "{books:#}"
+    );
+    let first: Vec<String> =
+        books["results"].as_array().unwrap().iter().map(|r| r["finding_id"].as_str().unwrap().to_owned()).collect();
+    assert!(books["results"].as_array().unwrap().iter().all(|r| r["ticket_key"].is_string()), "{books:#}");
+
+    let out = run(&["triage", "--since", "2020-01-01T00:00:00Z", "--limit", "5", "--json"]);
+    assert!(out.status.success(), "{}", said(&out));
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(again["counts"]["already_ticketed"], 5, "{again:#}");
+    assert!(again["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| !first.contains(&r["finding_id"].as_str().unwrap().to_owned())));
+
+    let out = run(&["triage", "one", &first[0], "--json"]);
+    assert!(out.status.success(), "{}", said(&out));
+    let one: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(one["results"][0]["finding_id"], first[0].as_str(), "{one:#}");
+    assert_eq!(one["results"][0]["status"], "analysed");
+    let out = run(&["triage", "--since", "yesterday"]);
+    assert!(!out.status.success() && said(&out).contains("--since"), "{}", said(&out));
+}

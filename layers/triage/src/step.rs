@@ -84,6 +84,41 @@ impl SelectOptions {
 struct ItemFinding {
     id: String,
     source: Source,
+    /// What select_findings passed along, so recording needs no second read of the finding.
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    account_id: Option<String>,
+    #[serde(default)]
+    environment: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    observed_at: Option<OffsetDateTime>,
+    #[serde(default)]
+    penalty_score: Option<f64>,
+}
+
+impl ItemFinding {
+    /// The finding as the Map item carries it, with the report's facts; None when the item is
+    /// missing a field (then the finding is read again).
+    fn subject(&self, report: &Report) -> Option<crate::finding::SecurityFinding> {
+        Some(crate::finding::SecurityFinding {
+            source: self.source,
+            id: self.id.clone(),
+            product_arn: String::new(),
+            account_id: self.account_id.clone(),
+            region: report.finding.region.clone(),
+            kind: self.kind.clone()?,
+            title: report.finding.title.clone(),
+            severity: report.finding.severity.clone(),
+            severity_normalized: 0,
+            resource_type: report.finding.resource_type.clone(),
+            resource_id: report.finding.resource_id.clone(),
+            environment: self.environment.clone(),
+            observed_at: self.observed_at?,
+            penalty_score: self.penalty_score?,
+            raw: Value::Null,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -212,6 +247,10 @@ impl TriageStep {
                     "title": f.title,
                     "severity": f.severity,
                     "penalty_score": f.penalty_score,
+                    "kind": f.kind,
+                    "account_id": f.account_id,
+                    "environment": f.environment,
+                    "observed_at": rfc3339(f.observed_at),
                 })
             })
             .collect();
@@ -250,9 +289,12 @@ impl TriageStep {
             )));
         }
         let markdown = to_markdown(&report);
-        let finding = {
-            let client = self.client().await?;
-            selection::load(&client, &key).await?
+        let finding = match r.finding.subject(&report) {
+            Some(f) => Some(f),
+            None => {
+                let client = self.client().await?;
+                selection::load(&client, &key).await?
+            }
         };
         let ticket_id = match (&self.soar, &finding) {
             (Some(soar), Some(finding)) => Some(self.ticket(soar, finding, &report, &markdown).await?),
