@@ -7,66 +7,15 @@ use std::time::Duration;
 
 use secops_asl::callback_server::CallbackServer;
 use secops_asl::ecs_task::{AnalystLimits, AnalystTaskRunner};
-use secops_asl::{CallbackHub, TaskHandler, TaskInvocation};
-use serde_json::{json, Value};
+use secops_asl::testing::{ecs_invocation, run_task_parameters, TestDir};
+use secops_asl::{CallbackHub, TaskHandler};
+use serde_json::json;
 use tokio::time::timeout;
 
 const BOUND: Duration = Duration::from_secs(60);
 
 fn analyst_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_analyst"))
-}
-
-fn invocation(input: Value, token: &str) -> TaskInvocation {
-    TaskInvocation {
-        state_name: "Analyse finding".into(),
-        resource: secops_asl::ecs_task::RESOURCE.into(),
-        input,
-        execution_arn: "arn:aws:states:us-east-1:000000000000:execution:triage:run-1".into(),
-        execution_name: "run-1".into(),
-        state_machine_arn: "arn:aws:states:us-east-1:000000000000:stateMachine:triage".into(),
-        task_token: Some(token.into()),
-        timeout: None,
-        heartbeat: None,
-        retry_count: 0,
-    }
-}
-
-/// ECS RunTask parameters the way the triage definition passes them.
-fn run_task_parameters(env: &[(&str, &str)], command: Option<&[&str]>) -> Value {
-    let environment: Vec<Value> = env.iter().map(|(k, v)| json!({"Name": k, "Value": v})).collect();
-    let mut container = json!({"Name": "analyst", "Environment": environment});
-    if let Some(command) = command {
-        container["Command"] = json!(command);
-    }
-    json!({
-        "Cluster": "arn:aws:ecs:us-east-1:000000000000:cluster/secops",
-        "TaskDefinition": "arn:aws:ecs:us-east-1:000000000000:task-definition/analyst:1",
-        "LaunchType": "FARGATE",
-        "Overrides": {"ContainerOverrides": [container]},
-    })
-}
-
-/// A directory for one test, removed at the end.
-struct TestDir(PathBuf);
-
-impl TestDir {
-    fn new(name: &str) -> TestDir {
-        let path = std::env::temp_dir().join(format!("secops-analyst-test-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TestDir(path)
-    }
-
-    fn is_empty(&self) -> bool {
-        std::fs::read_dir(&self.0).unwrap().next().is_none()
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[tokio::test]
@@ -94,7 +43,7 @@ async fn the_analyst_heartbeats_then_reports_invalid_input_naming_the_finding() 
             ],
             None,
         );
-        let result = runner.invoke(invocation(input, &wait.token), hub.clone()).await;
+        let result = runner.invoke(ecs_invocation(input, Some(&wait.token)), hub.clone()).await;
 
         // The process has exited: the heartbeat and the failure have both arrived.
         assert_eq!(*wait.heartbeats.borrow_and_update(), 1, "one heartbeat first");
@@ -121,7 +70,7 @@ async fn the_analyst_without_a_token_exits_2_with_a_clear_message() {
     timeout(BOUND, async {
         let hub = CallbackHub::new();
         let runner = AnalystTaskRunner::new(&bin, "http://127.0.0.1:9");
-        let mut call = invocation(run_task_parameters(&[("SECOPS_FINDING_ID", "f-1")], None), "unused");
+        let mut call = ecs_invocation(run_task_parameters(&[("SECOPS_FINDING_ID", "f-1")], None), Some("unused"));
         call.task_token = None;
         let failure = runner.invoke(call, hub).await.unwrap_err();
         assert_eq!(failure.error, "States.TaskFailed");

@@ -30,6 +30,8 @@ pub mod path;
 pub mod stubs;
 pub mod tasks;
 pub mod template;
+#[cfg(any(test, feature = "test-harness"))]
+pub mod testing;
 pub mod validate;
 pub mod wiring;
 

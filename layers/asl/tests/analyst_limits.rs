@@ -7,61 +7,13 @@ use std::process::Command;
 use std::time::Duration;
 
 use secops_asl::ecs_task::{AnalystLimits, AnalystTaskRunner, TIMEOUT_ERROR};
-use secops_asl::{CallbackHub, TaskHandler, TaskInvocation};
-use serde_json::{json, Value};
+use secops_asl::testing::{ecs_invocation, run_task_parameters, TestDir};
+use secops_asl::{CallbackHub, TaskHandler};
 use tokio::time::timeout;
 
 /// Bounds each test; the limits under test are far below it.
 const BOUND: Duration = Duration::from_secs(60);
 const MIB: u64 = 1024 * 1024;
-
-fn invocation(input: Value, token: Option<&str>) -> TaskInvocation {
-    TaskInvocation {
-        state_name: "Analyse finding".into(),
-        resource: secops_asl::ecs_task::RESOURCE.into(),
-        input,
-        execution_arn: "arn:aws:states:us-east-1:000000000000:execution:triage:run-1".into(),
-        execution_name: "run-1".into(),
-        state_machine_arn: "arn:aws:states:us-east-1:000000000000:stateMachine:triage".into(),
-        task_token: token.map(Into::into),
-        timeout: None,
-        heartbeat: None,
-        retry_count: 0,
-    }
-}
-
-/// ECS RunTask parameters with the given environment for the analyst container.
-fn run_task_parameters(env: &[(&str, &str)]) -> Value {
-    let environment: Vec<Value> = env.iter().map(|(k, v)| json!({"Name": k, "Value": v})).collect();
-    json!({
-        "Cluster": "arn:aws:ecs:us-east-1:000000000000:cluster/secops",
-        "TaskDefinition": "arn:aws:ecs:us-east-1:000000000000:task-definition/analyst:1",
-        "LaunchType": "FARGATE",
-        "Overrides": {"ContainerOverrides": [{"Name": "analyst", "Environment": environment}]},
-    })
-}
-
-/// A directory for one test, under the system temp dir, removed at the end.
-struct TestDir(PathBuf);
-
-impl TestDir {
-    fn new(name: &str) -> TestDir {
-        let path = std::env::temp_dir().join(format!("secops-limits-test-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TestDir(path)
-    }
-
-    fn is_empty(&self) -> bool {
-        std::fs::read_dir(&self.0).unwrap().next().is_none()
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// python3's full path: the child's environment is cleared, PATH included.
 fn python3() -> PathBuf {
@@ -98,8 +50,8 @@ async fn a_cpu_bound_loop_is_stopped_at_its_cpu_time_limit() {
             .with_limits(AnalystLimits { cpu_seconds: Some(1), ..AnalystLimits::default() })
             .with_temp_root(&scratch.0);
         let wait = hub.register_new();
-        let input = run_task_parameters(&[("SECOPS_TASK_TOKEN", &wait.token)]);
-        let failure = runner.invoke(invocation(input, Some(&wait.token)), hub.clone()).await.unwrap_err();
+        let input = run_task_parameters(&[("SECOPS_TASK_TOKEN", &wait.token)], None);
+        let failure = runner.invoke(ecs_invocation(input, Some(&wait.token)), hub.clone()).await.unwrap_err();
         assert_eq!(failure.error, "States.TaskFailed");
         let cause = failure.cause.unwrap();
         assert!(
@@ -123,7 +75,8 @@ async fn an_allocation_beyond_the_memory_limit_fails_the_task() {
             .with_command(["-c", "b = bytearray(512 * 1024 * 1024)"])
             .with_limits(limits)
             .with_temp_root(&scratch.0);
-        let failure = runner.invoke(invocation(run_task_parameters(&[]), None), hub.clone()).await.unwrap_err();
+        let failure =
+            runner.invoke(ecs_invocation(run_task_parameters(&[], None), None), hub.clone()).await.unwrap_err();
         assert_eq!(failure.error, "States.TaskFailed");
         let cause = failure.cause.unwrap();
         assert!(cause.starts_with("analyst exited with status 1:") && cause.contains("MemoryError"), "{cause}");
@@ -135,7 +88,7 @@ async fn an_allocation_beyond_the_memory_limit_fails_the_task() {
             .with_command(["-c", "b = bytearray(16 * 1024 * 1024)"])
             .with_limits(limits)
             .with_temp_root(&scratch.0);
-        small.invoke(invocation(run_task_parameters(&[]), None), hub).await.expect("16 MiB fit in 128 MiB");
+        small.invoke(ecs_invocation(run_task_parameters(&[], None), None), hub).await.expect("16 MiB fit in 128 MiB");
     })
     .await
     .expect("bounded");
@@ -155,8 +108,8 @@ async fn a_hang_is_killed_at_the_wall_clock_limit_and_leaves_nothing_behind() {
             .with_temp_root(&scratch.0);
         let wait = hub.register_new();
         let input =
-            run_task_parameters(&[("SECOPS_TASK_TOKEN", &wait.token), ("PID_FILE", pid_file.to_str().unwrap())]);
-        let failure = runner.invoke(invocation(input, Some(&wait.token)), hub.clone()).await.unwrap_err();
+            run_task_parameters(&[("SECOPS_TASK_TOKEN", &wait.token), ("PID_FILE", pid_file.to_str().unwrap())], None);
+        let failure = runner.invoke(ecs_invocation(input, Some(&wait.token)), hub.clone()).await.unwrap_err();
         assert_eq!(failure.error, TIMEOUT_ERROR);
         assert_eq!(failure.error, "States.Timeout");
         assert_eq!(failure.cause.as_deref(), Some("analyst exceeded its wall-clock limit of 1 s and was killed"));
@@ -182,8 +135,8 @@ async fn the_standard_limits_are_set_on_the_child() {
             .with_command(["-c", "echo $$ > \"$PID_FILE\"; exec /bin/sleep 30"])
             .with_limits(AnalystLimits::standard())
             .with_temp_root(&scratch.0);
-        let input = run_task_parameters(&[("PID_FILE", pid_file.to_str().unwrap())]);
-        let mut task = runner.invoke(invocation(input, None), hub);
+        let input = run_task_parameters(&[("PID_FILE", pid_file.to_str().unwrap())], None);
+        let mut task = runner.invoke(ecs_invocation(input, None), hub);
 
         // The limits are set in the same poll as the spawn, so once the pid is visible here
         // they are in place.
@@ -215,8 +168,8 @@ async fn without_limits_the_child_inherits_the_executors_own() {
             .with_command(["-c", "cat /proc/self/limits > \"$REPORT\""])
             .with_temp_root(&scratch.0);
         assert_eq!(runner.limits(), AnalystLimits::default());
-        let input = run_task_parameters(&[("REPORT", report.to_str().unwrap())]);
-        runner.invoke(invocation(input, None), hub).await.expect("exit 0 without a token is success");
+        let input = run_task_parameters(&[("REPORT", report.to_str().unwrap())], None);
+        runner.invoke(ecs_invocation(input, None), hub).await.expect("exit 0 without a token is success");
 
         let line = |text: &str, label: &str| text.lines().find(|l| l.starts_with(label)).map(str::to_owned);
         let seen = std::fs::read_to_string(&report).unwrap();

@@ -3,7 +3,7 @@
 //! `/bin/sleep`). The real `analyst` binary under the runner is tested in its own package
 //! (`functions/analyst/tests/analyst_process.rs`), where cargo builds it with the tests.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use std::time::Duration;
 
@@ -14,7 +14,8 @@ use aws_sdk_sfn::operation::send_task_heartbeat::SendTaskHeartbeatError;
 use aws_sdk_sfn::operation::send_task_success::SendTaskSuccessError;
 use secops_asl::callback_server::CallbackServer;
 use secops_asl::ecs_task::AnalystTaskRunner;
-use secops_asl::{CallbackHub, TaskFailure, TaskHandler, TaskInvocation};
+use secops_asl::testing::{ecs_invocation, run_task_parameters, TestDir};
+use secops_asl::{CallbackHub, TaskFailure, TaskHandler};
 use serde_json::{json, Value};
 use tokio::time::timeout;
 
@@ -29,58 +30,6 @@ fn client(endpoint: &str) -> aws_sdk_sfn::Client {
         .retry_config(RetryConfig::disabled())
         .build();
     aws_sdk_sfn::Client::from_conf(config)
-}
-
-fn invocation(input: Value, token: &str) -> TaskInvocation {
-    TaskInvocation {
-        state_name: "Analyse finding".into(),
-        resource: secops_asl::ecs_task::RESOURCE.into(),
-        input,
-        execution_arn: "arn:aws:states:us-east-1:000000000000:execution:triage:run-1".into(),
-        execution_name: "run-1".into(),
-        state_machine_arn: "arn:aws:states:us-east-1:000000000000:stateMachine:triage".into(),
-        task_token: Some(token.into()),
-        timeout: None,
-        heartbeat: None,
-        retry_count: 0,
-    }
-}
-
-/// ECS RunTask parameters the way the triage definition passes them.
-fn run_task_parameters(env: &[(&str, &str)], command: Option<&[&str]>) -> Value {
-    let environment: Vec<Value> = env.iter().map(|(k, v)| json!({"Name": k, "Value": v})).collect();
-    let mut container = json!({"Name": "analyst", "Environment": environment});
-    if let Some(command) = command {
-        container["Command"] = json!(command);
-    }
-    json!({
-        "Cluster": "arn:aws:ecs:us-east-1:000000000000:cluster/secops",
-        "TaskDefinition": "arn:aws:ecs:us-east-1:000000000000:task-definition/analyst:1",
-        "LaunchType": "FARGATE",
-        "Overrides": {"ContainerOverrides": [container]},
-    })
-}
-
-/// A directory for one test, under the system temp dir, removed at the end.
-struct TestDir(PathBuf);
-
-impl TestDir {
-    fn new(name: &str) -> TestDir {
-        let path = std::env::temp_dir().join(format!("secops-callback-test-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TestDir(path)
-    }
-
-    fn is_empty(&self) -> bool {
-        std::fs::read_dir(&self.0).unwrap().next().is_none()
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -304,7 +253,7 @@ async fn a_program_that_fails_gives_task_failed_with_its_stderr() {
             .with_temp_root(&scratch.0);
         let wait = hub.register_new();
         let input = run_task_parameters(&[("SECOPS_TASK_TOKEN", &wait.token)], None);
-        let failure = runner.invoke(invocation(input, &wait.token), hub.clone()).await.unwrap_err();
+        let failure = runner.invoke(ecs_invocation(input, Some(&wait.token)), hub.clone()).await.unwrap_err();
         assert_eq!(failure, TaskFailure::new("States.TaskFailed", "analyst exited with status 3: boom"));
         assert!(scratch.is_empty());
     })
@@ -329,7 +278,7 @@ async fn the_child_sees_only_its_own_environment_in_a_private_directory() {
             &[("REPORT", report.to_str().unwrap()), ("SECOPS_FINDING_ID", "f-9")],
             Some(&["-c", script]),
         );
-        let mut call = invocation(input, "t");
+        let mut call = ecs_invocation(input, Some("t"));
         call.task_token = None; // nothing to report on: exit 0 is success
         runner.invoke(call, hub).await.unwrap();
 
@@ -362,11 +311,11 @@ async fn exiting_0_without_reporting_is_a_failure() {
         let wait = hub.register_new();
         // The token comes from the override when there is one ...
         let input = run_task_parameters(&[("SECOPS_TASK_TOKEN", &wait.token)], None);
-        let failure = runner.invoke(invocation(input, "other"), hub.clone()).await.unwrap_err();
+        let failure = runner.invoke(ecs_invocation(input, Some("other")), hub.clone()).await.unwrap_err();
         assert_eq!(failure.error, "States.TaskFailed");
         assert!(failure.cause.unwrap().contains("without reporting"));
         // ... and from the invocation otherwise.
-        let failure = runner.invoke(invocation(json!({}), &wait.token), hub.clone()).await.unwrap_err();
+        let failure = runner.invoke(ecs_invocation(json!({}), Some(&wait.token)), hub.clone()).await.unwrap_err();
         assert!(failure.cause.unwrap().contains("without reporting"));
     })
     .await
@@ -378,11 +327,11 @@ async fn malformed_parameters_fail_before_anything_runs() {
     let hub = CallbackHub::new();
     let runner = AnalystTaskRunner::new("/nonexistent/analyst", "http://127.0.0.1:9");
     let input = json!({"Overrides": {"ContainerOverrides": [{"Name": "analyst", "Environment": [{"Name": "X"}]}]}});
-    let failure = runner.invoke(invocation(input, "t"), hub.clone()).await.unwrap_err();
+    let failure = runner.invoke(ecs_invocation(input, Some("t")), hub.clone()).await.unwrap_err();
     assert_eq!(failure.error, "States.Runtime");
     assert!(failure.cause.unwrap().contains("Overrides.ContainerOverrides[0].Environment[0].Value: missing"));
 
-    let failure = runner.invoke(invocation(json!({}), "t"), hub).await.unwrap_err();
+    let failure = runner.invoke(ecs_invocation(json!({}), Some("t")), hub).await.unwrap_err();
     assert_eq!(failure.error, "States.TaskFailed");
     assert!(failure.cause.unwrap().contains("cannot start /nonexistent/analyst"));
 }
@@ -408,7 +357,7 @@ async fn dropping_the_future_kills_the_child() {
             .with_temp_root(&scratch.0);
         let wait = hub.register_new();
         let input = run_task_parameters(&[("PID_FILE", pid_file.to_str().unwrap())], None);
-        let mut task = runner.invoke(invocation(input, &wait.token), hub.clone());
+        let mut task = runner.invoke(ecs_invocation(input, Some(&wait.token)), hub.clone());
 
         // Drive the future until the child has written its pid.
         let pid: u32 = loop {

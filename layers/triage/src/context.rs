@@ -229,11 +229,16 @@ impl ResourceRef {
         Some(ResourceRef::resolve(finding.resource_type.as_deref(), id))
     }
 
-    /// The ids other findings may give this resource exactly.
+    /// The ids other findings may give this resource exactly (an ECR repository's own ARN
+    /// besides its images').
     fn exact_ids(&self) -> Vec<String> {
         let mut ids = vec![self.key.clone()];
-        if self.id != self.key {
-            ids.push(self.id.clone());
+        for other in
+            [Some(self.id.as_str()), self.prefix.as_deref().map(|p| p.trim_end_matches('/'))].into_iter().flatten()
+        {
+            if !ids.iter().any(|i| i == other) {
+                ids.push(other.to_owned());
+            }
         }
         ids
     }
@@ -498,7 +503,8 @@ found AS (
 SELECT row, count(*) OVER () AS total FROM found ORDER BY ord, hops, a, b LIMIT 25";
 
 /// `$1` kind, `$2` the finding's source, `$3` its id: other open findings of the kind per
-/// account, earlier triage verdicts on findings of the kind, and closed tickets of the control.
+/// account, earlier triage verdicts on them (`triage_reports` keeps no kind, so a report is
+/// matched through its finding, which must still be open), and closed tickets of the control.
 const SIMILAR_FINDINGS_SQL: &str = "
 WITH open AS MATERIALIZED (
     SELECT source, id, account_id, resource_id, severity FROM security_findings
@@ -517,8 +523,8 @@ found AS (
         'execution_id', r.execution_id, 'verdict', r.verdict, 'risk_score', r.risk_score,
         'provider', r.provider, 'ticket_id', r.ticket_id, 'finished_at', r.finished_at)
     FROM triage_reports r
-    JOIN security_findings f ON f.source = r.source AND f.id = r.finding_id
-    WHERE f.kind = $1 AND r.status = 'analysed' AND NOT (r.source = $2 AND r.finding_id = $3)
+    JOIN open f ON f.source = r.source AND f.id = r.finding_id
+    WHERE r.status = 'analysed'
     UNION ALL
     SELECT 3, coalesce(t.closed_at::text, ''), t.finding_id, jsonb_build_object(
         'section', 'closed_ticket', 'ticket_id', t.ticket_id, 'kind', t.kind, 'finding_id', t.finding_id,
@@ -1009,6 +1015,13 @@ mod tests {
         }
         let ecr = ResourceRef::resolve(None, "arn:aws:ecr:us-east-1:111111111111:repository/api");
         assert_eq!(ecr.prefix.as_deref(), Some("arn:aws:ecr:us-east-1:111111111111:repository/api/"));
+        assert_eq!(ecr.exact_ids(), ["api", "arn:aws:ecr:us-east-1:111111111111:repository/api"]);
+        let image = ResourceRef::resolve(
+            None,
+            "arn:aws:ecr:us-east-1:111111111111:repository/api/sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        );
+        assert_eq!(image.exact_ids().len(), 3);
+        assert_eq!(image.exact_ids()[2], "arn:aws:ecr:us-east-1:111111111111:repository/api");
         let s3 = ResourceRef::resolve(None, "arn:aws:s3:::b1");
         assert_eq!(s3.kind, ResourceKind::Other, "three-letter minimum: not a bucket name");
     }

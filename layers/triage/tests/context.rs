@@ -226,6 +226,23 @@ async fn gather_answers_for_a_finding_of_each_source() {
     assert!(lb_rows > 0);
     assert_eq!(total(&c, query::EXPOSURE) as i64, lb_rows);
 
+    // A container image: its repository, and the other findings on the repository's images.
+    let image = pick(&db, Source::Inspector, "resource_type = 'AWS_ECR_CONTAINER_IMAGE'").await;
+    let c = gather(&db, &image).await.expect("gather");
+    assert_eq!(names(&c), ["resource", "similar_findings", "resource_findings", "open_tickets", "account"]);
+    let arn = image.resource_id.clone().expect("an image ARN");
+    let repository = arn.split_once("/sha256:").map(|(r, _)| r.to_owned()).expect("a digest in the ARN");
+    let name = repository.split_once(":repository/").map(|(_, n)| n.to_owned()).expect("a repository name");
+    assert_eq!(rows(&c, query::RESOURCE)[0]["resource_kind"], "ecr_repository");
+    assert_eq!(rows(&c, query::RESOURCE)[0]["id"], name.as_str());
+    let same_repository = count(
+        &db,
+        "SELECT count(*) FROM security_findings WHERE (resource_id LIKE $1 || '/%' OR resource_id = $1) AND id <> $2",
+        &[&repository, &image.id],
+    )
+    .await;
+    assert_eq!(total(&c, query::RESOURCE_FINDINGS) as i64, same_repository);
+
     // A security group: what uses it.
     let group = pick(&db, Source::SecurityHub, "resource_id LIKE '%:security-group/sg-%'").await;
     let c = gather(&db, &group).await.expect("gather");
