@@ -243,8 +243,13 @@ impl ResourceRef {
         ids
     }
 
+    /// Whether the network model can hold it: it has nodes for instances' interfaces, load
+    /// balancers and (when it can tell them apart) RDS instances' interfaces.
     fn in_network(&self) -> bool {
-        !matches!(self.kind, ResourceKind::Other | ResourceKind::FalconHost)
+        matches!(
+            self.kind,
+            ResourceKind::Instance | ResourceKind::LoadBalancer | ResourceKind::RdsInstance | ResourceKind::Named
+        )
     }
 }
 
@@ -786,7 +791,7 @@ fn plan(finding: &SecurityFinding) -> Vec<Planned> {
     planned
 }
 
-/// Run every query that applies to `finding` (see [`plan`]) on one connection, pipelined, and
+/// Run every query that applies to `finding` (see `plan`) on one connection, pipelined, and
 /// keep the results in catalogue order.
 pub async fn gather(db: &tokio_postgres::Client, finding: &SecurityFinding) -> Result<Context, StepError> {
     let items = futures::future::try_join_all(plan(finding).into_iter().map(|p| p.run(db))).await?;

@@ -12,7 +12,7 @@
 //! never reaches a rule; it appears in the summary and observations only quoted through
 //! [`crate::untrusted`].
 //!
-//! # Verdict ([`verdict_rule`])
+//! # Verdict (`verdict_rule`)
 //!
 //! | class | true positive | likely benign | otherwise |
 //! |---|---|---|---|
@@ -20,7 +20,7 @@
 //! | vulnerability (Inspector) | CRITICAL; an exploit is available and the resource is exposed | LOW/INFORMATIONAL and not exposed | needs a human |
 //! | configuration (Security Hub, exposure) | production and HIGH or CRITICAL; sensitive ports open to the internet | development and LOW/INFORMATIONAL | needs a human |
 //!
-//! # Risk ([`risk_rules`])
+//! # Risk (`risk_rules`)
 //!
 //! The base is the severity (INFORMATIONAL and LOW 1, MEDIUM 2, HIGH 3, CRITICAL 4); each fact
 //! below moves it by one, and the result is held to 1–5. Every move is a reason in the report.
