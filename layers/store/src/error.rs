@@ -62,6 +62,12 @@ fn classify_pg(e: &tokio_postgres::Error) -> ErrorClass {
     }
 }
 
+/// A query error as a step error, with the server's own words: for callers that build `what` at
+/// run time (a [`StoreError::Query`] needs a static one).
+pub fn step_error(what: &str, e: &tokio_postgres::Error) -> StepError {
+    StepError::new(classify_pg(e), format!("query {what} failed: {}", pg_message(e)))
+}
+
 impl From<StoreError> for StepError {
     fn from(e: StoreError) -> Self {
         StepError::new(e.class(), e.to_string())

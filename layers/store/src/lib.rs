@@ -11,4 +11,4 @@ pub mod findings;
 pub mod testing;
 
 pub use deadpool_postgres::Pool;
-pub use error::StoreError;
+pub use error::{step_error, StoreError};

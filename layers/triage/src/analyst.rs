@@ -103,9 +103,13 @@ async fn connect(
                 key.id
             ))
         })?;
-    let (client, connection) = tokio_postgres::connect(url.expose_secret(), tokio_postgres::NoTls)
-        .await
-        .map_err(|e| crate::db::error(&format!("finding {}: connecting to the database", key.id), e))?;
+    let (client, connection) =
+        tokio_postgres::connect(url.expose_secret(), tokio_postgres::NoTls).await.map_err(|error| {
+            StepError::from(secops_store::StoreError::Connect {
+                target: format!("the analyst's database (finding {})", key.id),
+                error,
+            })
+        })?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!("database connection ended: {e}");

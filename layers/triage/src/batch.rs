@@ -3,15 +3,16 @@
 //! the Bedrock price table in configuration, Fargate vCPU- and GB-seconds). Stored in
 //! `triage_runs` and `triage_reports`; the totals go to notify for the completion summary.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
+use secops_core::json::error_reason;
 use secops_core::{StepError, TriageConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use crate::db;
-use crate::finding::{FindingKey, SecurityFinding, Source};
+use crate::finding::{FindingKey, SecurityFinding};
 use crate::llm::Usage;
 use crate::selection::Selection;
 
@@ -114,7 +115,7 @@ pub struct NewRun {
 /// Open the run and its selected rows, in one transaction. A retried selection of the same
 /// execution finds the run already open and keeps what was selected the first time.
 pub async fn open_run(pool: &deadpool_postgres::Pool, run: &NewRun, selection: &Selection) -> Result<bool, StepError> {
-    let mut client = pool.get().await.map_err(|e| StepError::transient(format!("triage books: no connection: {e}")))?;
+    let mut client = pool.get().await.map_err(db::pool)?;
     let tx = client.transaction().await.map_err(db::err("triage books: begin"))?;
     let excluded: BTreeMap<&str, usize> = selection.excluded.iter().fold(BTreeMap::new(), |mut m, e| {
         *m.entry(e.rule.as_str()).or_default() += 1;
@@ -162,29 +163,19 @@ pub async fn open_run(pool: &deadpool_postgres::Pool, run: &NewRun, selection: &
     Ok(true)
 }
 
-/// The findings a run selected, in order (what a retried selection returns).
+/// The findings a run selected, in order (what a retried selection returns), in one read. A
+/// finding that has left the view since stays booked as selected and is reported unfinished.
 pub async fn selected(pool: &deadpool_postgres::Pool, execution_id: &str) -> Result<Vec<SecurityFinding>, StepError> {
-    let client = pool.get().await.map_err(|e| StepError::transient(format!("triage books: no connection: {e}")))?;
+    let client = pool.get().await.map_err(db::pool)?;
     let rows = client
         .query(
-            "SELECT r.source, r.finding_id FROM triage_reports r WHERE r.execution_id = $1 ORDER BY r.position",
+            "SELECT f.* FROM triage_reports r JOIN security_findings f ON f.source = r.source AND f.id = r.finding_id \
+             WHERE r.execution_id = $1 ORDER BY r.position",
             &[&execution_id],
         )
         .await
         .map_err(db::err("triage books: reading the selection"))?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let source: String = row.get(0);
-        let key = FindingKey {
-            source: Source::parse(&source).ok_or_else(|| StepError::permanent(format!("unknown source {source}")))?,
-            id: row.get(1),
-        };
-        match crate::selection::load(&client, &key).await? {
-            Some(f) => out.push(f),
-            None => tracing::warn!(finding = ?key, "a selected finding is no longer in security_findings"),
-        }
-    }
-    Ok(out)
+    rows.iter().map(crate::selection::from_row).collect()
 }
 
 /// One analysis's entry.
@@ -208,13 +199,9 @@ pub struct AnalysedEntry<'a> {
     pub ticket_id: Option<&'a str>,
 }
 
-fn client_error(e: deadpool_postgres::PoolError) -> StepError {
-    StepError::transient(format!("triage books: no connection: {e}"))
-}
-
 /// Record an analysis. A finding the run did not select is refused (`InvalidInput`).
 pub async fn record_analysis(pool: &deadpool_postgres::Pool, e: &AnalysedEntry<'_>) -> Result<(), StepError> {
-    let client = pool.get().await.map_err(client_error)?;
+    let client = pool.get().await.map_err(db::pool)?;
     let updated = client
         .execute(
             "UPDATE triage_reports SET status = 'analysed', report = $4, markdown = $5, persona = $6, provider = $7, \
@@ -263,7 +250,7 @@ pub async fn record_failure(
     error: &Value,
     duration_ms: Option<u64>,
 ) -> Result<bool, StepError> {
-    let client = pool.get().await.map_err(client_error)?;
+    let client = pool.get().await.map_err(db::pool)?;
     let updated = client
         .execute(
             "UPDATE triage_reports SET status = 'failed', error = $4, duration_ms = coalesce($5, duration_ms), \
@@ -326,18 +313,6 @@ pub struct FailureLine {
     pub reason: String,
 }
 
-/// The failure's reason: a Step Functions error object's `Cause`, else its `Error`, else the text.
-pub fn reason(error: &Value) -> String {
-    match error {
-        Value::String(s) => s.clone(),
-        v => ["Cause", "cause", "Error", "error", "message"]
-            .iter()
-            .find_map(|k| v.get(*k).and_then(Value::as_str))
-            .map(str::to_owned)
-            .unwrap_or_else(|| v.to_string()),
-    }
-}
-
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
@@ -351,7 +326,7 @@ pub async fn finish(
     pool: &deadpool_postgres::Pool,
     execution_id: &str,
 ) -> Result<(Totals, Vec<ResultLine>), StepError> {
-    let client = pool.get().await.map_err(client_error)?;
+    let client = pool.get().await.map_err(db::pool)?;
     let rows = client
         .query(
             "SELECT source, finding_id, status, title, severity, verdict, risk_score, error, duration_ms, \
@@ -381,6 +356,8 @@ pub async fn finish(
     };
     for row in &rows {
         let status: String = row.get("status");
+        // Selected and never reported on: shown as a failure, counted as unfinished.
+        let unfinished = status == "selected";
         let source: String = row.get("source");
         let finding_id: String = row.get("finding_id");
         let error: Option<Value> = row.get("error");
@@ -393,7 +370,7 @@ pub async fn finish(
                 totals.failures.push(FailureLine {
                     source: source.clone(),
                     finding_id: finding_id.clone(),
-                    reason: error.as_ref().map(reason).unwrap_or_else(|| "no reason recorded".into()),
+                    reason: error.as_ref().map(error_reason).unwrap_or_else(|| "no reason recorded".into()),
                 });
             }
             _ => totals.unfinished += 1,
@@ -405,7 +382,7 @@ pub async fn finish(
             totals.fallbacks += 1;
         }
         if let Some(kb) = row.get::<_, Option<i64>>("peak_memory_kb") {
-            totals.max_peak_memory_kb = Some(totals.max_peak_memory_kb.unwrap_or(0).max(kb.max(0) as u64));
+            totals.max_peak_memory_kb = totals.max_peak_memory_kb.max(Some(kb.max(0) as u64));
         }
         if let Some(d) = row.get::<_, Option<i64>>("duration_ms") {
             durations.push(d.max(0) as u64);
@@ -417,14 +394,13 @@ pub async fn finish(
         lines.push(ResultLine {
             finding_id,
             source,
-            status: if status == "selected" { "failed".into() } else { status },
+            status: if unfinished { "failed".into() } else { status },
             title: row.get("title"),
             severity: row.get("severity"),
             risk_score: risk.map(f64::from),
             verdict,
             ticket_key: row.get("ticket_id"),
-            error: error
-                .or_else(|| (row.get::<_, String>("status") == "selected").then(|| json!({"Cause": "never reported"}))),
+            error: if unfinished { Some(json!({"Cause": "never reported"})) } else { error },
         });
     }
     durations.sort_unstable();
@@ -448,11 +424,6 @@ pub async fn finish(
         .await
         .map_err(db::err("triage books: closing the run"))?;
     Ok((totals, lines))
-}
-
-/// Selected findings by key, for checking that a Map item belongs to its run.
-pub fn index(selected: &[SecurityFinding]) -> HashMap<FindingKey, &SecurityFinding> {
-    selected.iter().map(|f| (f.key(), f)).collect()
 }
 
 #[cfg(test)]
@@ -491,6 +462,6 @@ mod tests {
         let v: Vec<u64> = (1..=20).collect();
         assert_eq!((percentile(&v, 0.5), percentile(&v, 0.95)), (10, 19));
         assert_eq!(percentile(&[], 0.5), 0);
-        assert_eq!(reason(&json!({"Error": "States.Timeout", "Cause": "killed"})), "killed");
+        assert_eq!(error_reason(&json!({"Error": "States.Timeout", "Cause": "killed"})), "killed");
     }
 }

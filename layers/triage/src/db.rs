@@ -1,27 +1,14 @@
-//! PostgreSQL errors in the step error classes.
+//! PostgreSQL errors in the step error classes, classified as the store classifies them.
 
 use secops_core::StepError;
-use tokio_postgres::error::SqlState;
+use secops_store::StoreError;
 
-/// A database error while doing `what`: a refused statement (permissions, a bad value, a missing
-/// object) is `Permanent`; a lost connection, a serialization failure or a shutdown is `Transient`.
-pub fn error(what: &str, e: tokio_postgres::Error) -> StepError {
-    let message = format!("{what}: {e}");
-    match e.code() {
-        Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED => {
-            StepError::transient(message)
-        }
-        Some(code)
-            if code.code().starts_with("08") || code.code().starts_with("57") || code.code().starts_with("53") =>
-        {
-            StepError::transient(message)
-        }
-        Some(_) => StepError::permanent(message),
-        None => StepError::transient(message),
-    }
+/// A failed query while doing `what`, for `map_err`.
+pub fn err(what: &str) -> impl FnOnce(tokio_postgres::Error) -> StepError + '_ {
+    move |e| secops_store::step_error(what, &e)
 }
 
-/// `error` as a closure for `map_err`.
-pub fn err(what: &str) -> impl FnOnce(tokio_postgres::Error) -> StepError + '_ {
-    move |e| error(what, e)
+/// No connection from the pool: worth a retry.
+pub fn pool(e: deadpool_postgres::PoolError) -> StepError {
+    StoreError::Pool(e.to_string()).into()
 }

@@ -276,8 +276,7 @@ impl PgTicketIndex {
 #[async_trait]
 impl TicketIndex for PgTicketIndex {
     async fn ticketed(&self, findings: &[FindingKey]) -> Result<HashSet<FindingKey>, StepError> {
-        let client =
-            self.pool.get().await.map_err(|e| StepError::transient(format!("ticket check: no connection: {e}")))?;
+        let client = self.pool.get().await.map_err(db::pool)?;
         let ids: Vec<&str> = findings.iter().map(|k| k.id.as_str()).collect();
         let rows = client
             .query("SELECT finding_id FROM tickets WHERE closed_at IS NULL AND finding_id = ANY($1)", &[&ids])

@@ -13,14 +13,6 @@ use crate::llm::LanguageModel;
 use crate::selection::OpenTickets;
 use crate::step::TriageStep;
 
-/// Whether the configured provider needs the AWS SDK (Bedrock, or a key in SSM).
-pub fn needs_aws(config: &Config) -> bool {
-    let t = &config.triage;
-    t.provider == TriageProvider::Bedrock
-        || (t.provider == TriageProvider::OpenAi
-            && matches!(t.openai_api_key, Some(secops_core::SecretSource::SsmParameter(_))))
-}
-
 /// The configured model; None for the offline analyst.
 pub async fn model(
     config: &Config,
