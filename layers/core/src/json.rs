@@ -22,3 +22,16 @@ pub fn kind(v: &Value) -> &'static str {
         Value::Object(_) => "an object",
     }
 }
+
+/// What a failure says, for people: a Step Functions error object's `Cause`, else its `Error`
+/// (either case), else its `message`, else the JSON itself; a string is its own reason.
+pub fn error_reason(error: &Value) -> String {
+    match error {
+        Value::String(s) => s.clone(),
+        v => ["Cause", "cause", "Error", "error", "message"]
+            .iter()
+            .find_map(|k| v.get(*k).and_then(Value::as_str))
+            .map(str::to_owned)
+            .unwrap_or_else(|| v.to_string()),
+    }
+}

@@ -64,17 +64,9 @@ fn delivery(entry: &OutboxEntry) -> Value {
     json!({"outbox_seq": entry.seq, "status": entry.status, "remote_id": entry.remote_id})
 }
 
-/// A failure's reason: the Step Functions error object's `Cause` or `Error`, or the text.
+/// A failure's reason (see [`secops_core::json::error_reason`]).
 fn reason(error: Option<&Value>) -> String {
-    match error {
-        None => "no reason recorded".into(),
-        Some(Value::String(s)) => s.clone(),
-        Some(v) => ["Cause", "Error", "message"]
-            .iter()
-            .find_map(|k| v.get(*k).and_then(Value::as_str))
-            .map(str::to_owned)
-            .unwrap_or_else(|| v.to_string()),
-    }
+    error.map(secops_core::json::error_reason).unwrap_or_else(|| "no reason recorded".into())
 }
 
 fn duration_ms(started_at: Option<&str>) -> u64 {

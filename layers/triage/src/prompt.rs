@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::context::Context;
 use crate::finding::SecurityFinding;
 use crate::persona::Persona;
-use crate::report::REPORT_SCHEMA;
+use crate::report::assessment_schema;
 
 /// A fresh delimiter for one analysis.
 pub fn nonce() -> String {
@@ -30,15 +30,10 @@ pub fn data_block(nonce: &str, value: &Value) -> String {
     format!("<data-{nonce}>\n{}\n</data-{nonce}>", inert_json(value))
 }
 
-/// The assessment part of the report schema, for the system prompt.
-fn assessment_schema() -> Value {
-    let schema: Value = serde_json::from_str(REPORT_SCHEMA).unwrap_or(Value::Null);
-    let mut assessment = schema["$defs"]["assessment"].clone();
-    assessment["$defs"] = schema["$defs"].clone();
-    if let Some(defs) = assessment["$defs"].as_object_mut() {
-        defs.remove("assessment");
-    }
-    assessment
+/// The assessment schema as prompt text, rendered once per process.
+fn schema_text() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| serde_json::to_string(&assessment_schema()).unwrap_or_default())
 }
 
 /// The system prompt: the persona, the rules about data, the output contract.
@@ -59,7 +54,7 @@ pub fn system(persona: Persona, nonce: &str, max_tool_calls: u32) -> String {
          field of a context item) or of a tool you called. Number recommended actions 1..n, most \
          important first.",
         instructions = persona.instructions(),
-        schema = serde_json::to_string(&assessment_schema()).unwrap_or_default(),
+        schema = schema_text(),
     )
 }
 

@@ -213,17 +213,31 @@ fn report_validator() -> &'static jsonschema::Validator {
     V.get_or_init(|| compiled(&serde_json::from_str(REPORT_SCHEMA).expect("the bundled report schema is JSON")))
 }
 
-/// The assessment part of the schema (`$defs.assessment`), for checking what a model wrote.
+/// The assessment part of the schema (`$defs.assessment` with the definitions it uses): what a
+/// model is shown and what its answer is checked against.
+pub fn assessment_schema() -> Value {
+    let schema: Value = serde_json::from_str(REPORT_SCHEMA).expect("the bundled report schema is JSON");
+    let mut assessment = schema["$defs"]["assessment"].clone();
+    assessment["$defs"] = schema["$defs"].clone();
+    if let Some(defs) = assessment["$defs"].as_object_mut() {
+        defs.remove("assessment");
+    }
+    assessment
+}
+
 fn assessment_validator() -> &'static jsonschema::Validator {
     static V: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
-    V.get_or_init(|| {
-        let mut schema: Value = serde_json::from_str(REPORT_SCHEMA).expect("the bundled report schema is JSON");
-        let defs = schema["$defs"].clone();
-        let mut assessment = defs["assessment"].clone();
-        assessment["$defs"] = defs;
-        schema = assessment;
-        compiled(&schema)
-    })
+    V.get_or_init(|| compiled(&assessment_schema()))
+}
+
+/// Actions must be numbered 1..n in order.
+fn numbering_problems(actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| a.order != *i as u32 + 1)
+        .map(|(i, a)| format!("/recommended_actions/{i}/order: expected {}, found {}", i + 1, a.order))
+        .collect()
 }
 
 fn schema_problems(validator: &jsonschema::Validator, value: &Value) -> Vec<String> {
@@ -262,11 +276,7 @@ impl Assessment {
                 ));
             }
         }
-        for (i, a) in self.recommended_actions.iter().enumerate() {
-            if a.order != i as u32 + 1 {
-                problems.push(format!("/recommended_actions/{i}/order: expected {}, found {}", i + 1, a.order));
-            }
-        }
+        problems.extend(numbering_problems(&self.recommended_actions));
         if problems.is_empty() {
             Ok(())
         } else {
@@ -288,12 +298,7 @@ impl Report {
         }
         let report: Report = serde_json::from_value(value.clone())
             .map_err(|e| InvalidReport { problems: vec![format!("(top level): {e}")] })?;
-        let mut problems = Vec::new();
-        for (i, a) in report.assessment.recommended_actions.iter().enumerate() {
-            if a.order != i as u32 + 1 {
-                problems.push(format!("/recommended_actions/{i}/order: expected {}, found {}", i + 1, a.order));
-            }
-        }
+        let problems = numbering_problems(&report.assessment.recommended_actions);
         if problems.is_empty() {
             Ok(report)
         } else {
