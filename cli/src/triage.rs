@@ -61,19 +61,13 @@ pub struct RunArgs {
 
 pub async fn run(config: &Config, args: TriageArgs) -> Result<ExitCode> {
     match args.command {
-        None => batch(config, args.run, Vec::new()).await,
-        Some(TriageCommand::One { finding_id, source, run }) => {
-            let mut only = json!({"id": finding_id});
-            if let Some(source) = source {
-                only["source"] = json!(source);
-            }
-            batch(config, run, vec![only]).await
-        }
+        None => batch(config, args.run, None).await,
+        Some(TriageCommand::One { finding_id, source, run }) => batch(config, run, Some((finding_id, source))).await,
     }
 }
 
-/// The execution input for the options given.
-fn input(args: &RunArgs, only: &[Value]) -> Result<Value> {
+/// The execution input for the options given (the provider already parsed).
+fn input(args: &RunArgs, provider: Option<TriageProvider>) -> Result<Value> {
     let mut input = json!({});
     if let Some(since) = &args.since {
         if secops_core::triage_config::parse_duration(since).is_some() {
@@ -93,40 +87,53 @@ fn input(args: &RunArgs, only: &[Value]) -> Result<Value> {
         }
         input["concurrency"] = json!(concurrency);
     }
-    if let Some(provider) = &args.provider {
-        let parsed = TriageProvider::parse(provider)
-            .with_context(|| format!("--provider {provider:?}: expected offline, bedrock or openai"))?;
-        input["provider"] = json!(parsed.as_str());
-    }
-    if !only.is_empty() {
-        input["only"] = json!(only);
-        input["rerun"] = json!(true);
-        input.as_object_mut().map(|o| o.entry("since").or_insert(json!("1970-01-01T00:00:00Z")));
-        input.as_object_mut().map(|o| o.remove("lookback"));
+    if let Some(provider) = provider {
+        input["provider"] = json!(provider.as_str());
     }
     Ok(input)
 }
 
-async fn batch(config: &Config, args: RunArgs, only: Vec<Value>) -> Result<ExitCode> {
-    let mut config = config.clone();
-    if let Some(provider) = &args.provider {
-        // The analyst subprocess reads its provider from the environment it is given.
-        let parsed = TriageProvider::parse(provider)
-            .with_context(|| format!("--provider {provider:?}: expected offline, bedrock or openai"))?;
-        config.triage.provider = parsed;
-        if parsed == TriageProvider::Bedrock && config.triage.bedrock_model_id.is_none() {
-            bail!("--provider bedrock needs SECOPS_BEDROCK_MODEL_ID");
-        }
+/// `one`: that finding only, whenever it was observed, ticketed or not.
+fn rerun_one(input: &mut Value, id: &str, source: &str) {
+    input["only"] = json!([{"id": id, "source": source}]);
+    input["rerun"] = json!(true);
+    input["since"] = json!("1970-01-01T00:00:00Z");
+    if let Some(o) = input.as_object_mut() {
+        o.remove("lookback");
     }
-    let only = resolve_only(&config, only).await?;
-    let input = input(&args, &only)?;
+}
+
+async fn batch(config: &Config, args: RunArgs, one: Option<(String, Option<String>)>) -> Result<ExitCode> {
+    let provider = args
+        .provider
+        .as_deref()
+        .map(|p| {
+            TriageProvider::parse(p).with_context(|| format!("--provider {p:?}: expected offline, bedrock or openai"))
+        })
+        .transpose()?;
+    if provider == Some(TriageProvider::Bedrock) && config.triage.bedrock_model_id.is_none() {
+        bail!("--provider bedrock needs SECOPS_BEDROCK_MODEL_ID");
+    }
+    let mut input = input(&args, provider)?;
+    let mut config = config.clone();
+    if let Some(provider) = provider {
+        config.triage.provider = provider;
+    }
     with_steps(&config, async |steps: &LocalSteps| {
+        if let Some((id, source)) = &one {
+            let source = match source {
+                Some(source) => source.clone(),
+                None => source_of(steps, id).await?,
+            };
+            rerun_one(&mut input, id, &source);
+        }
         let mut registry = TaskRegistry::new();
         steps.register(&mut registry, None);
         let mut setup = steps.analyst_setup();
-        if let Some(provider) = &args.provider {
+        if let Some(provider) = provider {
+            // The analyst subprocess reads its provider from the environment it is given.
             setup.env.retain(|(k, _)| k != "SECOPS_TRIAGE_PROVIDER");
-            setup.env.push(("SECOPS_TRIAGE_PROVIDER".into(), provider.to_ascii_lowercase()));
+            setup.env.push(("SECOPS_TRIAGE_PROVIDER".into(), provider.as_str().into()));
         }
         let options = RunOptions {
             input: PathBuf::from("(command line)"),
@@ -156,30 +163,16 @@ async fn batch(config: &Config, args: RunArgs, only: Vec<Value>) -> Result<ExitC
     .await
 }
 
-/// `triage one ID`: find the finding's source when not given.
-async fn resolve_only(config: &Config, only: Vec<Value>) -> Result<Vec<Value>> {
-    let mut out = Vec::with_capacity(only.len());
-    for mut item in only {
-        if item.get("source").is_some() {
-            out.push(item);
-            continue;
-        }
-        let id = item["id"].as_str().unwrap_or_default().to_owned();
-        let sources: Vec<String> = crate::database::with_migrated(config, async |url: &str| {
-            let pool = secops_store::db::connect_pool(url, 1).await?;
-            let client = pool.get().await?;
-            let rows = client.query("SELECT DISTINCT source FROM security_findings WHERE id = $1", &[&id]).await?;
-            Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
-        })
-        .await?;
-        match sources.as_slice() {
-            [one] => item["source"] = json!(one),
-            [] => bail!("no open finding {id} in the current snapshot (secops query security_findings lists them)"),
-            many => bail!("finding {id} exists in several sources ({}); say which with --source", many.join(", ")),
-        }
-        out.push(item);
+/// `triage one ID` without `--source`: the one source that has a finding with this id.
+async fn source_of(steps: &LocalSteps, id: &str) -> Result<String> {
+    let client = steps.pool().get().await?;
+    let rows = client.query("SELECT DISTINCT source FROM security_findings WHERE id = $1", &[&id]).await?;
+    let sources: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    match sources.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => bail!("no open finding {id} in the current snapshot (secops query security_findings lists them)"),
+        many => bail!("finding {id} exists in several sources ({}); say which with --source", many.join(", ")),
     }
-    Ok(out)
 }
 
 fn print_books(output: &Value) {
@@ -206,7 +199,7 @@ fn print_books(output: &Value) {
                 "  {:<11} {:<60} FAILED: {}",
                 r["source"].as_str().unwrap_or_default(),
                 short,
-                secops_triage::batch::reason(&r["error"])
+                secops_core::json::error_reason(&r["error"])
             ),
         }
     }

@@ -23,6 +23,7 @@ use time::OffsetDateTime;
 
 use crate::analysis::Analysis;
 use crate::batch::{self, AnalysedEntry, CostModel, NewRun};
+use crate::db;
 use crate::finding::{FindingKey, Source};
 use crate::markdown::to_markdown;
 use crate::report::Report;
@@ -70,54 +71,50 @@ struct SelectOptions {
 }
 
 impl SelectOptions {
+    /// Fields other than these (a schedule event's) are ignored.
     fn from_input(input: &Value) -> Result<SelectOptions, StepError> {
-        let Some(object) = input.as_object() else { return Ok(SelectOptions::default()) };
-        let known = ["since", "lookback", "limit", "concurrency", "provider", "only", "rerun"];
-        let picked: serde_json::Map<String, Value> =
-            object.iter().filter(|(k, _)| known.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
-        serde_path_to_error::deserialize(Value::Object(picked))
+        if !input.is_object() {
+            return Ok(SelectOptions::default());
+        }
+        serde_path_to_error::deserialize(input)
             .map_err(|e| StepError::invalid_input(format!("select_findings: input.{}: {}", e.path(), e.inner())))
     }
 }
 
+/// A Map item's finding, as select_findings handed it out: enough to file and book its report
+/// without reading the finding again.
 #[derive(Debug, Deserialize)]
 struct ItemFinding {
     id: String,
     source: Source,
-    /// What select_findings passed along, so recording needs no second read of the finding.
-    #[serde(default)]
-    kind: Option<String>,
-    #[serde(default)]
+    kind: String,
     account_id: Option<String>,
-    #[serde(default)]
     environment: Option<String>,
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    observed_at: Option<OffsetDateTime>,
-    #[serde(default)]
-    penalty_score: Option<f64>,
+    #[serde(with = "time::serde::rfc3339")]
+    observed_at: OffsetDateTime,
+    penalty_score: f64,
 }
 
 impl ItemFinding {
-    /// The finding as the Map item carries it, with the report's facts; None when the item is
-    /// missing a field (then the finding is read again).
-    fn subject(&self, report: &Report) -> Option<crate::finding::SecurityFinding> {
-        Some(crate::finding::SecurityFinding {
+    /// The finding as the item carries it, with the report's facts.
+    fn subject(&self, report: &Report) -> crate::finding::SecurityFinding {
+        crate::finding::SecurityFinding {
             source: self.source,
             id: self.id.clone(),
             product_arn: String::new(),
             account_id: self.account_id.clone(),
             region: report.finding.region.clone(),
-            kind: self.kind.clone()?,
+            kind: self.kind.clone(),
             title: report.finding.title.clone(),
             severity: report.finding.severity.clone(),
             severity_normalized: 0,
             resource_type: report.finding.resource_type.clone(),
             resource_id: report.finding.resource_id.clone(),
             environment: self.environment.clone(),
-            observed_at: self.observed_at?,
-            penalty_score: self.penalty_score?,
+            observed_at: self.observed_at,
+            penalty_score: self.penalty_score,
             raw: Value::Null,
-        })
+        }
     }
 }
 
@@ -180,7 +177,7 @@ impl TriageStep {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StepError> {
-        self.pool.get().await.map_err(|e| StepError::transient(format!("triage: no database connection: {e}")))
+        self.pool.get().await.map_err(db::pool)
     }
 
     async fn select(&self, s: Select) -> Result<Value, StepError> {
@@ -272,15 +269,16 @@ impl TriageStep {
 
     async fn record_analysis(&self, r: RecordAnalysis) -> Result<Value, StepError> {
         let key = FindingKey { source: r.finding.source, id: r.finding.id.clone() };
-        let analysis: Analysis = serde_json::from_value(r.analysis.clone()).map_err(|e| {
+        // The report is checked again as it arrived: the analyst process is isolated, its output
+        // is data.
+        let report = Report::parse(r.analysis.get("report").unwrap_or(&Value::Null)).map_err(|e| {
+            StepError::invalid_input(format!("record_analysis: the report for {} {}: {e}", key.source, key.id))
+        })?;
+        let analysis: Analysis = serde_json::from_value(r.analysis).map_err(|e| {
             StepError::invalid_input(format!(
                 "record_analysis: the analyst's output for {} is not an analysis: {e}",
                 key.id
             ))
-        })?;
-        // The report is re-checked: the analyst process is isolated, its output is data.
-        let report = Report::parse(&analysis.report.to_value()).map_err(|e| {
-            StepError::invalid_input(format!("record_analysis: the report for {} {}: {e}", key.source, key.id))
         })?;
         if report.finding.source != key.source || report.finding.id != key.id {
             return Err(StepError::invalid_input(format!(
@@ -289,16 +287,9 @@ impl TriageStep {
             )));
         }
         let markdown = to_markdown(&report);
-        let finding = match r.finding.subject(&report) {
-            Some(f) => Some(f),
-            None => {
-                let client = self.client().await?;
-                selection::load(&client, &key).await?
-            }
-        };
-        let ticket_id = match (&self.soar, &finding) {
-            (Some(soar), Some(finding)) => Some(self.ticket(soar, finding, &report, &markdown).await?),
-            _ => None,
+        let ticket_id = match &self.soar {
+            Some(soar) => Some(self.ticket(soar, &r.finding.subject(&report), &report, &markdown).await?),
+            None => None,
         };
         let entry = AnalysedEntry {
             execution_id: &r.execution_id,
