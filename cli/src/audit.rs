@@ -204,6 +204,17 @@ async fn aws_config_if_needed(config: &Config) -> Option<aws_config::SdkConfig> 
 
 /// Open the database (the private cluster by default), make sure the schema is current, and
 /// run `f` with the chain; the cluster is stopped again if this command started it.
+/// Walk the whole chain in the database at `pool` against the latest published checkpoint, as
+/// `secops audit verify` does (the demo's last step and the report use it).
+pub async fn verify_database(config: &Config, pool: &secops_store::Pool) -> Result<secops_audit::verify::Report> {
+    let aws = aws_config_if_needed(config).await;
+    let checkpoint = setup::checkpoint_store(&config.audit, aws.as_ref())?.latest().await?;
+    let signer = setup::signer(&config.audit, aws.as_ref()).await?;
+    let redactor = setup::redactor(&config.audit, &signer, Destination::Audit).await?;
+    let log = PgAuditLog::new(pool.clone(), config.audit.chain.clone(), signer, redactor);
+    Ok(ops::verify_table(&log, checkpoint).await?)
+}
+
 async fn with_log<T, F, Fut>(config: &Config, aws: Option<&aws_config::SdkConfig>, f: F) -> Result<T>
 where
     F: FnOnce(PgAuditLog<AnySigner>) -> Fut,

@@ -32,8 +32,9 @@ enum Command {
     /// AWS Security Finding Format tools.
     #[command(subcommand)]
     Asff(AsffCommand),
-    /// Run the pipeline end to end on the embedded defaults and say what ran.
-    Demo,
+    /// The whole pipeline on the embedded defaults, through the real state machines: a seeded
+    /// estate → inventory → findings (decide) → triage → notify → audit verify → HTML report.
+    Demo(demo::DemoArgs),
     /// The embedded Step Functions executor: run or validate any ASL definition.
     #[command(subcommand)]
     Asl(AslCommand),
@@ -221,7 +222,7 @@ fn main() -> ExitCode {
             Command::Db(DbCommand::Start) => database::start(&config).await,
             Command::Db(DbCommand::Stop) => database::stop(&config),
             Command::Asff(AsffCommand::Check { files }) => asff_check::run(&files),
-            Command::Demo => demo::run(&config).await,
+            Command::Demo(args) => demo::run(&config, args).await,
             Command::Asl(AslCommand::Run { definition, run }) => asl::run_definition(&definition, &run.into()).await,
             Command::Asl(AslCommand::Validate { files }) => asl::validate(&files),
             Command::Run { machine, template, run } => {

@@ -219,13 +219,13 @@ fn print_books(output: &Value) {
 }
 
 /// A progress bar fed by the run's books: rows that left `selected` are done.
-struct Progress {
+pub(crate) struct Progress {
     stop: tokio::sync::watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Progress {
-    fn start(pool: secops_store::Pool, visible: bool) -> Progress {
+    pub(crate) fn start(pool: secops_store::Pool, visible: bool) -> Progress {
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         if !visible || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             return Progress { stop, task: None };
@@ -267,7 +267,7 @@ impl Progress {
         Progress { stop, task: Some(task) }
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.stop.send(true);
         if let Some(task) = self.task {
             let _ = task.await;
