@@ -3,6 +3,7 @@
 mod asff_check;
 mod asl;
 mod audit;
+mod configuration;
 mod database;
 mod decide;
 mod demo;
@@ -20,12 +21,20 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "secops", version, about = "Security-findings automation for an AWS organization")]
 struct Cli {
+    /// A secops.toml with the settings (SECOPS_* variables override its keys); without it,
+    /// the settings are the SECOPS_* variables alone.
+    #[arg(long, global = true, env = "SECOPS_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The configuration: check a secops.toml (every problem with its key), show where each
+    /// setting comes from.
+    #[command(subcommand)]
+    Config(configuration::ConfigCommand),
     /// The database: migrations, status, the private cluster.
     #[command(subcommand)]
     Db(DbCommand),
@@ -200,7 +209,11 @@ enum AsffCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match secops_core::Config::from_env() {
+    // Checking comes before loading: it must report a configuration that does not load.
+    if let Command::Config(command) = &cli.command {
+        return configuration::run(cli.config.as_deref(), command);
+    }
+    let config = match configuration::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("secops: {e}");
@@ -217,6 +230,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Config(command) => Ok(configuration::run(cli.config.as_deref(), &command)),
             Command::Db(DbCommand::Migrate) => database::migrate(&config).await,
             Command::Db(DbCommand::Status) => database::status(&config).await,
             Command::Db(DbCommand::Start) => database::start(&config).await,

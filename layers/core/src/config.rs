@@ -396,13 +396,14 @@ impl AuditConfig {
                 (None, None, file) => {
                     AuditKeySource::File(file.unwrap_or_else(|| format!("{state_dir}/audit-keys.json")))
                 }
-                _ => {
+                (_, _, file) => {
+                    // Name the last source that is set, so a caller that drops it can parse on.
                     return Err(ConfigError {
-                        var: "SECOPS_AUDIT_KMS_KEY_ID",
+                        var: if file.is_some() { "SECOPS_AUDIT_KEY_FILE" } else { "SECOPS_AUDIT_KEY_PARAMETER" },
                         value: "<several>".into(),
                         expected:
                             "only one of SECOPS_AUDIT_KMS_KEY_ID, SECOPS_AUDIT_KEY_PARAMETER and SECOPS_AUDIT_KEY_FILE",
-                    })
+                    });
                 }
             };
         let checkpoints = match (var("SECOPS_AUDIT_CHECKPOINT_PARAMETER"), var("SECOPS_AUDIT_CHECKPOINT_FILE")) {

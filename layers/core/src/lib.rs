@@ -7,6 +7,7 @@ pub mod analyst_task;
 pub mod asff;
 pub mod clock;
 pub mod config;
+pub mod config_file;
 pub mod error;
 pub mod event;
 pub mod json;
@@ -20,5 +21,6 @@ pub use config::{
     DatabaseSource, DecideConfig, FalconSettings, FindingsHubTarget, HotStateStore, InventoryConfig, JiraSettings,
     LogFormat, NotifyConfig, QuarantineMode, RemediationConfig, RemediationExemption, RemediationMode, SecretSource,
 };
+pub use config_file::{ConfigFile, ConfigProblem};
 pub use error::{ErrorClass, StepError};
 pub use triage_config::{TriageConfig, TriageProvider};
