@@ -7,8 +7,6 @@ mod gather;
 mod html;
 mod svg;
 
-pub use gather::ReportData;
-
 use anyhow::{Context, Result};
 use secops_audit::checkpoint::CheckpointStore;
 use secops_audit::redact::Destination;
