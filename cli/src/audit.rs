@@ -194,7 +194,7 @@ fn show_keys(path: &Path, ring: &Keyring) {
     }
 }
 
-async fn aws_config_if_needed(config: &Config) -> Option<aws_config::SdkConfig> {
+pub(crate) async fn aws_config_if_needed(config: &Config) -> Option<aws_config::SdkConfig> {
     if setup::needs_aws(&config.audit) {
         Some(secops_aws::load_sdk_config(&secops_aws::AwsSettings::from_config(config)).await)
     } else {

@@ -11,6 +11,7 @@ mod inventory;
 mod notify;
 mod redact;
 mod remediate;
+mod report;
 mod steps;
 mod triage;
 
@@ -134,6 +135,14 @@ enum Command {
         reason: String,
         #[arg(long)]
         by: Option<String>,
+    },
+    /// Write the HTML report (index.html, self-contained) and report.json: the estate at a glance,
+    /// findings by route and severity, triage verdicts with their tickets, the top attack paths,
+    /// remediation plans and the audit chain's verified status.
+    Report {
+        /// The folder to write into (default: <state dir>/report).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Run one of the product's state machines (findings, remediation, incidents, inventory,
     /// triage, housekeeping) in-process, wired exactly as template.yaml wires it on AWS.
@@ -263,6 +272,7 @@ fn main() -> ExitCode {
                 remediate::decide(&config, &id, secops_remediation::Decision::Rejected, by, Some(reason)).await
             }
             Command::Notify(command) => notify::run(&config, command).await,
+            Command::Report { out } => report::run(&config, out).await,
             Command::Audit(command) => Ok(audit::run(&config, command).await),
             Command::Redact { policy, json, detect, policy_file } => {
                 let policy_file = policy_file.or_else(|| config.audit.redaction_policy_file.clone().map(PathBuf::from));
