@@ -3,6 +3,7 @@
 mod asff_check;
 mod asl;
 mod audit;
+mod bench;
 mod database;
 mod decide;
 mod demo;
@@ -34,6 +35,9 @@ enum Command {
     Asff(AsffCommand),
     /// Run the pipeline end to end on the embedded defaults and say what ran.
     Demo,
+    /// Measure every performance budget the issues name and print one table (scratch databases
+    /// on the configured server, dropped afterwards). Exits 1 only when a benchmark could not run.
+    Bench(bench::BenchArgs),
     /// The embedded Step Functions executor: run or validate any ASL definition.
     #[command(subcommand)]
     Asl(AslCommand),
@@ -222,6 +226,7 @@ fn main() -> ExitCode {
             Command::Db(DbCommand::Stop) => database::stop(&config),
             Command::Asff(AsffCommand::Check { files }) => asff_check::run(&files),
             Command::Demo => demo::run(&config).await,
+            Command::Bench(args) => bench::run(&config, args).await,
             Command::Asl(AslCommand::Run { definition, run }) => asl::run_definition(&definition, &run.into()).await,
             Command::Asl(AslCommand::Validate { files }) => asl::validate(&files),
             Command::Run { machine, template, run } => {
