@@ -3,6 +3,7 @@
 mod asff_check;
 mod asl;
 mod audit;
+mod bench;
 mod configuration;
 mod database;
 mod decide;
@@ -45,6 +46,9 @@ enum Command {
     /// The whole pipeline on the embedded defaults, through the real state machines: a seeded
     /// estate → inventory → findings (decide) → triage → notify → audit verify → HTML report.
     Demo(demo::DemoArgs),
+    /// Measure every performance budget the issues name and print one table (scratch databases
+    /// on the configured server, dropped afterwards). Exits 1 only when a benchmark could not run.
+    Bench(bench::BenchArgs),
     /// The embedded Step Functions executor: run or validate any ASL definition.
     #[command(subcommand)]
     Asl(AslCommand),
@@ -246,6 +250,7 @@ fn main() -> ExitCode {
             Command::Db(DbCommand::Stop) => database::stop(&config),
             Command::Asff(AsffCommand::Check { files }) => asff_check::run(&files),
             Command::Demo(args) => demo::run(&config, args).await,
+            Command::Bench(args) => bench::run(&config, args).await,
             Command::Asl(AslCommand::Run { definition, run }) => asl::run_definition(&definition, &run.into()).await,
             Command::Asl(AslCommand::Validate { files }) => asl::validate(&files),
             Command::Run { machine, template, run } => {

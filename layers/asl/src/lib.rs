@@ -16,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod callback_server;
 pub mod choice;
 pub mod clock;

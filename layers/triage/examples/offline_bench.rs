@@ -11,14 +11,11 @@
 //! `ANALYZE` after loading (a database whose statistics autovacuum has not gathered yet).
 //! Exits 1 when a finding is over budget or an assessment fails the report schema.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use secops_inventory::fixtures::{generate, EstateSpec};
 use secops_store::testing::TestDb;
-use secops_triage::report::Assessment;
-use secops_triage::selection::from_row;
-use secops_triage::{context, offline, Persona};
+use secops_triage::bench::{quantile, time_offline_analysis};
 
 const BUDGET: Duration = Duration::from_millis(100);
 
@@ -52,15 +49,6 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// The value at quantile `q` of sorted `v` (nearest rank).
-fn quantile(v: &[Duration], q: f64) -> Duration {
-    if v.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
-    v[rank - 1]
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = args()?;
@@ -89,63 +77,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let client = db.pool.get().await?;
-    // The analyst's own role: read-only.
-    client.batch_execute("SET ROLE secops_readonly").await?;
-    let limit = if args.limit == 0 { i64::MAX } else { args.limit };
-    let rows = client
-        .query(
-            "SELECT source, id, product_arn, account_id, region, kind, title, severity, severity_normalized, \
-                    resource_type, resource_id, environment, observed_at, penalty_score, raw \
-             FROM security_findings ORDER BY penalty_score DESC, severity_normalized DESC, source, id LIMIT $1",
-            &[&limit],
-        )
-        .await?;
-    let findings = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-    let total: i64 = client.query_one("SELECT count(*) FROM security_findings", &[]).await?.get(0);
-    println!("timing {} of {total} findings (gather + assess, one at a time)", findings.len());
-
-    let mut times = Vec::with_capacity(findings.len());
-    let mut gather_times = Vec::with_capacity(findings.len());
-    let mut by_source: BTreeMap<&'static str, Vec<Duration>> = BTreeMap::new();
-    let mut invalid = 0usize;
-    let mut queries = 0usize;
-    for f in &findings {
-        let t0 = Instant::now();
-        let ctx = context::gather(&client, f).await?;
-        let t1 = Instant::now();
-        let assessment = offline::assess(f, Persona::for_source(f.source), &ctx);
-        times.push(t0.elapsed());
-        gather_times.push(t1 - t0);
-        by_source.entry(f.source.as_str()).or_default().push(t0.elapsed());
-        queries += ctx.items.len();
-        // Outside the timing: the assessment must be one the report schema accepts.
-        if Assessment::parse(&serde_json::to_value(&assessment)?, &ctx.queries_run()).is_err() {
-            invalid += 1;
-        }
-    }
-    times.sort();
-    gather_times.sort();
+    let limit = if args.limit == 0 { None } else { Some(args.limit) };
+    let t = time_offline_analysis(&client, limit).await?;
+    let times = &t.per_finding;
+    println!("timing {} of {} findings (gather + assess, one at a time)", times.len(), t.candidates);
     let n = times.len().max(1) as f64;
     let mean = ms(times.iter().sum::<Duration>()) / n;
     let max = times.last().copied().unwrap_or_default();
     println!(
-        "findings {}  queries {queries}  mean {mean:.2} ms  p50 {:.2} ms  p95 {:.2} ms  max {:.2} ms  (gather p50 {:.2} ms, p95 {:.2} ms)",
+        "findings {}  queries {}  mean {mean:.2} ms  p50 {:.2} ms  p95 {:.2} ms  max {:.2} ms  (gather p50 {:.2} ms, p95 {:.2} ms)",
         times.len(),
-        ms(quantile(&times, 0.5)),
-        ms(quantile(&times, 0.95)),
+        t.queries,
+        ms(quantile(times, 0.5)),
+        ms(quantile(times, 0.95)),
         ms(max),
-        ms(quantile(&gather_times, 0.5)),
-        ms(quantile(&gather_times, 0.95)),
+        ms(quantile(&t.gather, 0.5)),
+        ms(quantile(&t.gather, 0.95)),
     );
-    for (source, mut t) in by_source {
-        t.sort();
+    for (source, times) in &t.by_source {
         println!(
             "  {source:<12} {:>4} findings  p50 {:.2} ms  max {:.2} ms",
-            t.len(),
-            ms(quantile(&t, 0.5)),
-            ms(t.last().copied().unwrap_or_default())
+            times.len(),
+            ms(quantile(times, 0.5)),
+            ms(times.last().copied().unwrap_or_default())
         );
     }
+    let invalid = t.invalid;
     println!("assessments the schema refused: {invalid}");
     let over = times.iter().filter(|t| **t > BUDGET).count();
     if over > 0 || invalid > 0 {

@@ -13,6 +13,7 @@
 pub mod analysis;
 pub mod analyst;
 pub mod batch;
+pub mod bench;
 pub mod context;
 mod db;
 pub mod finding;
