@@ -51,7 +51,10 @@ impl Drop for DaemonProcess {
 /// The Jira issues created, with their labels: create answers a new key, search finds by label
 /// (as Jira does when a create whose reply was lost is looked up before a retry).
 #[derive(Clone, Default)]
-struct JiraIssues(Arc<Mutex<Vec<(String, Vec<String>)>>>);
+struct JiraIssues(Arc<Mutex<Vec<Issue>>>);
+
+/// A created issue: its key and labels.
+type Issue = (String, Vec<String>);
 
 impl Respond for JiraIssues {
     fn respond(&self, request: &Request) -> ResponseTemplate {
