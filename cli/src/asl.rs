@@ -26,6 +26,8 @@ pub struct RunOptions {
     pub task_stubs: Option<PathBuf>,
     pub virtual_clock: bool,
     pub output: Output,
+    /// `$$.Execution.Name` (default: a new UUID).
+    pub execution_name: Option<String>,
 }
 
 impl RunOptions {
@@ -182,7 +184,10 @@ pub async fn run_wired(
             let known: Vec<&str> = machines.machines.keys().map(String::as_str).collect();
             bail!("there is no state machine '{machine}' in {} (known: {})", template.display(), known.join(", "));
         };
-        Ok(executor.run(&local.machine, &local.name, input).await)
+        Ok(match &options.execution_name {
+            Some(name) => executor.run_named(&local.machine, &local.name, name, input).await,
+            None => executor.run(&local.machine, &local.name, input).await,
+        })
     }
     .await;
     server.stop().await;

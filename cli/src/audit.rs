@@ -208,9 +208,12 @@ pub(crate) async fn aws_config_if_needed(config: &Config) -> Option<aws_config::
 /// `secops audit verify` does (the demo's last step and the report use it).
 pub async fn verify_database(config: &Config, pool: &secops_store::Pool) -> Result<secops_audit::verify::Report> {
     let aws = aws_config_if_needed(config).await;
-    let checkpoint = setup::checkpoint_store(&config.audit, aws.as_ref())?.latest().await?;
-    let signer = setup::signer(&config.audit, aws.as_ref()).await?;
+    // Verifying never creates a key file.
+    let signer = setup::verifying_signer(&config.audit, aws.as_ref())
+        .await
+        .context("the audit keys are needed to verify the chain")?;
     let redactor = setup::redactor(&config.audit, &signer, Destination::Audit).await?;
+    let checkpoint = setup::checkpoint_store(&config.audit, aws.as_ref())?.latest().await?;
     let log = PgAuditLog::new(pool.clone(), config.audit.chain.clone(), signer, redactor);
     Ok(ops::verify_table(&log, checkpoint).await?)
 }

@@ -56,10 +56,18 @@ fn export_to_environment(file: &ConfigFile) {
     }
 }
 
-/// Every problem `secops config check` reports. The daemon's checks of its own tables
-/// (`daemon`, `schedules`, `ingestion`, see `ConfigFile::section`) belong here too.
+/// Every problem `secops config check` reports: the settings, then the daemon's own tables
+/// (`daemon`, `schedules`, `ingestion`).
 pub fn problems(file: Option<&ConfigFile>) -> Vec<ConfigProblem> {
-    config_file::check(file, &environment)
+    let mut problems = config_file::check(file, &environment);
+    if let Some(file) = file {
+        problems.extend(
+            crate::daemon::settings::check_sections(file.document())
+                .into_iter()
+                .map(|(key, message)| ConfigProblem { key, message }),
+        );
+    }
+    problems
 }
 
 pub fn run(path: Option<&Path>, command: &ConfigCommand) -> ExitCode {

@@ -73,6 +73,7 @@ pub async fn run(
                 task_stubs: None,
                 virtual_clock: false,
                 output: Output { history: false, json: json_out },
+                execution_name: None,
             };
             let result = crate::asl::run_wired("findings", template, &options, registry, &steps.analyst_setup()).await?;
             let summary = result.summary();

@@ -303,7 +303,10 @@ async fn pipeline(config: &Config, args: &DemoArgs, paths: &Paths, steps: &Local
     println!("audit: {}", report.summary);
 
     // 6. The report.
-    summary.report = Some(paths.report.join("index.html"));
+    let bar = stage("report: writing the HTML page");
+    let page = crate::report::write(config, &steps.pool(), &paths.report).await;
+    bar.finish_and_clear();
+    summary.report = Some(page?);
     Ok(summary)
 }
 
@@ -320,6 +323,7 @@ async fn run_machine(
     let options = RunOptions {
         input: PathBuf::from(format!("(demo {machine})")),
         input_value: Some(input),
+        execution_name: None,
         task_stubs: None,
         virtual_clock: false,
         output: Output { history: false, json: false },
@@ -508,7 +512,7 @@ struct Summary {
     outputs: Outputs,
     audit_ok: bool,
     audit_events: u64,
-    report: Option<PathBuf>,
+    report: Option<crate::report::ReportSummary>,
 }
 
 impl Summary {
@@ -532,7 +536,13 @@ impl Summary {
             self.audit_events
         );
         if let Some(report) = &self.report {
-            println!("  report      {}", report.display());
+            println!(
+                "  report      {} ({} attack paths, {} remediation plans, {} tickets linked)",
+                report.index_html.display(),
+                report.attack_paths,
+                report.remediation_plans,
+                report.tickets
+            );
         }
         println!(
             "demo finished in {:.1} s{}",

@@ -5,6 +5,7 @@ mod asl;
 mod audit;
 mod bench;
 mod configuration;
+mod daemon;
 mod database;
 mod decide;
 mod demo;
@@ -148,6 +149,10 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Run for real on one machine: the schedules (inventory, triage, housekeeping) and Security
+    /// Hub ingestion, booked in the database, with /healthz and /metrics on loopback. SIGTERM
+    /// waits `daemon.shutdown_grace` for runs in flight; a restart resumes the rest.
+    Daemon(daemon::DaemonArgs),
     /// Run one of the product's state machines (findings, remediation, incidents, inventory,
     /// triage, housekeeping) in-process, wired exactly as template.yaml wires it on AWS.
     Run {
@@ -233,8 +238,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    // A daemon says what it runs; one-shot commands stay quiet unless asked.
+    init_logging(if matches!(cli.command, Command::Daemon(_)) { "info" } else { "warn" });
+    // Workers get the main thread's stack: the daemon runs executions on them, and an
+    // execution's future is deep (nested states), more so in debug builds.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_stack_size(64 * 1024 * 1024)
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("secops: cannot start the async runtime: {e}");
@@ -270,6 +283,7 @@ fn main() -> ExitCode {
             Command::Md2adf => notify::md2adf(),
             Command::Remediate(command) => remediate::run(&config, command).await,
             Command::Triage(args) => triage::run(&config, args).await,
+            Command::Daemon(args) => daemon::run(&config, cli.config.as_deref(), args).await,
             Command::Approve { id, by } => {
                 remediate::decide(&config, &id, secops_remediation::Decision::Approved, by, None).await
             }
@@ -303,15 +317,16 @@ impl From<RunArgs> for asl::RunOptions {
             task_stubs: a.task_stubs,
             virtual_clock: a.virtual_clock,
             output: asl::Output { history: a.history, json: a.json },
+            execution_name: None,
         }
     }
 }
 
-/// Warnings and errors to stderr unless RUST_LOG says otherwise; results go to stdout.
-fn init_logging() {
+/// `default_level` and worse to stderr unless RUST_LOG says otherwise; results go to stdout.
+fn init_logging(default_level: &str) {
     let filter = std::env::var("RUST_LOG")
         .ok()
         .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default_level));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).compact().try_init();
 }

@@ -141,6 +141,7 @@ async fn batch(config: &Config, args: RunArgs, one: Option<(String, Option<Strin
             task_stubs: None,
             virtual_clock: false,
             output: Output { history: false, json: args.json },
+            execution_name: None,
         };
         let progress = Progress::start(steps.pool(), !args.json);
         let result = crate::asl::run_wired("triage", &args.template, &options, registry, &setup).await;

@@ -118,7 +118,9 @@ triage = "whenever"
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{}", all(&out));
     for line in [
-        "secops.toml: 6 problem(s)",
+        // The settings' six, then the daemon's own table.
+        "secops.toml: 7 problem(s)",
+        "schedules.triage: \"whenever\" is not a schedule expression",
         "jira.urll: unknown key; did you mean jira.url?",
         "remediation.verify_attempts: expected a whole number, found a float",
         "database.pool_size: \"0\" is not valid; expected a whole number from 1 to 64",
@@ -129,7 +131,8 @@ triage = "whenever"
         assert!(text.contains(line), "{line} in {text}");
     }
 
-    // Every other command refuses the file with the same problems, before doing anything.
+    // Every other command refuses the file with the settings' problems, before doing anything
+    // (the daemon checks its own tables when it starts).
     let out = secops(&scratch.0, &["db", "status", "--config", "secops.toml"], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", all(&out));
     assert!(all(&out).contains("6 problem(s) in the configuration secops.toml"), "{}", all(&out));

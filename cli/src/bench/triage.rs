@@ -142,6 +142,7 @@ async fn batch(ctx: &mut Ctx) -> Result<Vec<Row>> {
     let options = RunOptions {
         input: PathBuf::from("(secops bench)"),
         input_value: Some(json!({"since": "2020-01-01T00:00:00Z", "limit": findings, "concurrency": concurrency})),
+        execution_name: None,
         task_stubs: None,
         virtual_clock: false,
         output: Output { history: false, json: true },

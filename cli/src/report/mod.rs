@@ -8,9 +8,6 @@ mod html;
 mod svg;
 
 use anyhow::{Context, Result};
-use secops_audit::checkpoint::CheckpointStore;
-use secops_audit::redact::Destination;
-use secops_audit::{ops, setup, PgAuditLog};
 use secops_core::Config;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -149,7 +146,7 @@ async fn audit_status(
         problem_count: 0,
         by_family,
     };
-    match verify(config, pool).await {
+    match crate::audit::verify_database(config, pool).await {
         Ok(report) => {
             status.verified = true;
             status.ok = report.ok;
@@ -169,15 +166,4 @@ async fn audit_status(
         Err(e) => status.summary = format!("could not verify the chain: {e:#}"),
     }
     status
-}
-
-async fn verify(config: &Config, pool: &secops_store::Pool) -> Result<secops_audit::verify::Report> {
-    let aws = crate::audit::aws_config_if_needed(config).await;
-    let signer = setup::verifying_signer(&config.audit, aws.as_ref())
-        .await
-        .context("the audit keys are needed to verify the chain")?;
-    let redactor = setup::redactor(&config.audit, &signer, Destination::Audit).await?;
-    let checkpoint = setup::checkpoint_store(&config.audit, aws.as_ref())?.latest().await?;
-    let log = PgAuditLog::new(pool.clone(), config.audit.chain.clone(), signer, redactor);
-    Ok(ops::verify_table(&log, checkpoint).await?)
 }

@@ -1363,6 +1363,9 @@ async fn wait_for_callback(
 ) -> Result<Value, TaskFailure> {
     let worker = tokio::spawn(work);
     let abort = worker.abort_handle();
+    // A spawned task outlives its JoinHandle: when this wait is dropped (its execution cancelled),
+    // stop the worker too, which drops (and so kills) the analyst subprocess it runs.
+    let _stop_worker_when_dropped = AbortOnDrop(abort.clone());
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
     let mut worker = Some(worker);
     let mut heartbeats_open = true;
@@ -1414,6 +1417,14 @@ async fn wait_for_callback(
         abort.abort();
     }
     result
+}
+
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn lambda_error(f: TaskFailure) -> TaskFailure {

@@ -153,6 +153,12 @@ impl Notifier {
         )
     }
 
+    /// Release the sending leases this notifier (and its clones) hold: for a process that stops
+    /// with sends cut off. Their next sender looks a create up before sending it again.
+    pub async fn release_leases(&self) -> Result<u64> {
+        self.outbox.release_leases(&format!("{}/", self.owner)).await
+    }
+
     pub fn outbox(&self) -> &PgOutbox {
         &self.outbox
     }

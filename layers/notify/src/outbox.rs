@@ -178,7 +178,9 @@ impl PgOutbox {
     }
 
     /// Take the sending lease on a queued message; None when it is delivered, rejected, or
-    /// another worker holds an unexpired lease.
+    /// another worker holds an unexpired lease. Taking over another owner's lease counts that
+    /// owner's attempt, which ended without a record (a crash, a cancelled send): a create is
+    /// then looked up before it is sent again.
     pub async fn lease(
         &self,
         key: &str,
@@ -191,13 +193,31 @@ impl PgOutbox {
             .client()
             .await?
             .query_opt(
-                "UPDATE outbox SET lease_owner = $2, lease_until = $3 WHERE key = $1 AND status = 'queued' \
+                "UPDATE outbox SET lease_owner = $2, lease_until = $3, \
+                 attempts = attempts + CASE WHEN lease_owner IS NOT NULL AND lease_owner <> $2 THEN 1 ELSE 0 END \
+                 WHERE key = $1 AND status = 'queued' \
                  AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $2) RETURNING *",
                 &[&key, &owner, &until, &now],
             )
             .await
             .map_err(StoreError::query("lease outbox message"))?;
         row.as_ref().map(entry).transpose()
+    }
+
+    /// Let go of the leases of owners named `owner_prefix…` (a process stopping with sends cut
+    /// off), so another worker takes them over at once instead of after the lease period.
+    pub async fn release_leases(&self, owner_prefix: &str) -> Result<u64> {
+        let pattern = format!("{}%", owner_prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let released = self
+            .client()
+            .await?
+            .execute(
+                "UPDATE outbox SET lease_until = NULL WHERE status = 'queued' AND lease_owner LIKE $1",
+                &[&pattern],
+            )
+            .await
+            .map_err(StoreError::query("release outbox leases"))?;
+        Ok(released)
     }
 
     pub async fn mark_delivered(
