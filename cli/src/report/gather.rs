@@ -322,7 +322,7 @@ pub async fn gather(config: &Config, pool: &Pool) -> Result<ReportData> {
         tickets: tickets(client, config, &links).await?,
         attack_paths: attack_paths(client).await?,
         remediation: remediation(client, &chain, Path::new(&config.state_dir)).await?,
-        audit: super::audit_status(config, pool, &client, &chain).await,
+        audit: super::audit_status(config, pool, client, &chain).await,
         snapshot,
     })
 }
