@@ -60,33 +60,6 @@ fn asff_check_reports_broken_json_with_its_position() {
 }
 
 #[test]
-fn demo_runs_on_the_embedded_defaults_and_is_idempotent() {
-    let dir = std::env::temp_dir().join(format!("secops-cli-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let first = secops(&dir, &["demo"]);
-    let text = stdout(&first);
-    let notes = String::from_utf8_lossy(&first.stderr);
-    assert!(first.status.success(), "{text}{notes}");
-    assert!(notes.contains("private PostgreSQL cluster") && notes.contains("created and started"), "{notes}");
-    assert!(text.contains("schema: applied V001__foundation"), "{text}");
-    assert!(text.contains("second pass: 0 inserted, 0 updated"), "{text}");
-    assert!(text.contains("collected snapshot 1: complete") && text.contains("reconciled: EDR coverage"), "{text}");
-
-    let again = secops(&dir, &["demo"]);
-    let text = stdout(&again);
-    assert!(again.status.success(), "{text}");
-    assert!(text.contains("schema: up to date") && text.contains("first pass:  0 inserted, 0 updated"), "{text}");
-    assert!(text.contains("collected snapshot 2: complete"), "{text}");
-    let coverage = |t: &str| t.lines().find(|l| l.contains("reconciled:")).map(str::to_owned);
-    assert_eq!(coverage(&text), coverage(&stdout(&first)), "the same estate gives the same figures");
-
-    // The command stopped the cluster it started.
-    let status = secops(&dir, &["db", "stop"]);
-    assert!(stdout(&status).contains("is not running"), "{}", stdout(&status));
-    std::fs::remove_dir_all(&dir).ok();
-}
-
-#[test]
 fn asl_run_answers_in_the_conformance_shape_with_retries_in_the_history() {
     let dir = tempdir("asl-run");
     std::fs::write(
