@@ -49,6 +49,7 @@ th { background: #f3f4f6; font-weight: 600; }
 tr:nth-child(even) td { background: #fafafa; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 code, .id { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; word-break: break-all; }
+.id.short { word-break: normal; white-space: nowrap; }
 .ok { color: var(--ok); font-weight: 600; }
 .bad { color: var(--bad); font-weight: 600; }
 .warn { color: var(--warn); font-weight: 600; }
@@ -233,8 +234,11 @@ fn t(text: &str) -> String {
     escape(text)
 }
 
+/// An identifier in monospace. Short ones (account and instance ids) never wrap; long ones
+/// (ARNs) may break anywhere so a table stays inside the page.
 fn id(text: &str) -> String {
-    format!("<span class=\"id\">{}</span>", escape(text))
+    let class = if text.chars().count() <= 24 { "id short" } else { "id" };
+    format!("<span class=\"{class}\">{}</span>", escape(text))
 }
 
 fn severity(s: &str) -> String {
