@@ -50,7 +50,7 @@ impl Scratch {
                     .await
                     .with_context(|| format!("creating scratch database {name} (the role needs CREATEDB)"))?;
                 self.created.push(name.clone());
-                db::migrate(&with_database(&self.server_url, &name))
+                db::migrate(&db::with_database(&self.server_url, &name))
                     .await
                     .with_context(|| format!("migrating scratch database {name}"))?;
                 self.template = Some(name.clone());
@@ -63,7 +63,7 @@ impl Scratch {
             .await
             .with_context(|| format!("creating scratch database {name}"))?;
         self.created.push(name.clone());
-        let url = with_database(&self.server_url, &name);
+        let url = db::with_database(&self.server_url, &name);
         let pool = db::connect_pool(&url, pool_size).await?;
         Ok(ScratchDb { url, pool })
     }
@@ -89,34 +89,5 @@ impl Scratch {
         } else {
             anyhow::bail!("{}", problems.join("; "))
         }
-    }
-}
-
-/// `url` with its database replaced by `database` (URLs are postgresql://user:pass@host:port/db?params).
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[authority..].find('/') {
-        Some(i) => &base[..authority + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{database}?{q}"),
-        None => format!("{base}/{database}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn the_database_part_is_replaced_and_parameters_kept() {
-        assert_eq!(with_database("postgresql://u:p@127.0.0.1:5432/app", "x"), "postgresql://u:p@127.0.0.1:5432/x");
-        assert_eq!(
-            with_database("postgresql://u@h:1/app?sslmode=disable", "x"),
-            "postgresql://u@h:1/x?sslmode=disable"
-        );
-        assert_eq!(with_database("postgresql://u@h:1", "x"), "postgresql://u@h:1/x");
     }
 }

@@ -12,6 +12,21 @@ mod embedded {
 /// Serializes migrations across processes (several Lambdas may cold-start at once).
 const MIGRATION_LOCK_KEY: i64 = 0x005e_c0b5_0001;
 
+/// `url` with its database replaced by `database` (URLs here are
+/// postgresql://user:pass@host:port/db[?params]): scratch and test databases on one server.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority..].find('/') {
+        Some(i) => &base[..authority + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
 /// Where a URL points, without its password, for messages and logs.
 pub fn describe_url(url: &str) -> String {
     match tokio_postgres::Config::from_str(url) {
@@ -137,4 +152,29 @@ pub fn migrations_fingerprint() -> String {
         .map(|m| format!("{}:{}:{};", m.version(), m.name(), m.checksum()))
         .collect();
     crate::cluster::stable_hash(&all)
+}
+
+#[cfg(test)]
+mod with_database_tests {
+    use super::with_database;
+
+    #[test]
+    fn database_is_swapped_in_urls() {
+        assert_eq!(with_database("postgresql://u:p@127.0.0.1:5/postgres", "x"), "postgresql://u:p@127.0.0.1:5/x");
+        assert_eq!(
+            with_database("postgresql://u:p@h:5/db?sslmode=disable", "x"),
+            "postgresql://u:p@h:5/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgresql://u@h:5", "x"), "postgresql://u@h:5/x");
+    }
+
+    #[test]
+    fn the_database_part_is_replaced_and_parameters_kept() {
+        assert_eq!(with_database("postgresql://u:p@127.0.0.1:5432/app", "x"), "postgresql://u:p@127.0.0.1:5432/x");
+        assert_eq!(
+            with_database("postgresql://u@h:1/app?sslmode=disable", "x"),
+            "postgresql://u@h:1/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgresql://u@h:1", "x"), "postgresql://u@h:1/x");
+    }
 }

@@ -38,12 +38,12 @@ impl TestDb {
         let template = template_database(&server).await?;
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let name = format!("secops_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
-        let admin = db::connect(&with_database(&server, "postgres")).await?;
+        let admin = db::connect(&db::with_database(&server, "postgres")).await?;
         admin
             .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
             .await
             .map_err(StoreError::query("create a test database"))?;
-        let url = with_database(&server, &name);
+        let url = db::with_database(&server, &name);
         let pool = db::connect_pool(&url, 4).await?;
         Ok(TestDb { name, url, pool })
     }
@@ -58,20 +58,6 @@ fn server_url() -> Result<String, StoreError> {
     })
     .clone()
     .map_err(|message| StoreError::Cluster { dir: "test cluster".into(), message })
-}
-
-fn with_database(url: &str, database: &str) -> String {
-    // URLs here are postgresql://user:pass@host:port/db[?params]
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[authority..].find('/') {
-        Some(i) => &base[..authority + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{database}?{q}"),
-        None => format!("{base}/{database}"),
-    }
 }
 
 /// The shared private cluster of this test run.
@@ -171,7 +157,7 @@ async fn template_database(server: &str) -> Result<String, StoreError> {
         return Ok(name.clone());
     }
     let name = format!("secops_template_{}", db::migrations_fingerprint());
-    let admin = db::connect(&with_database(server, "postgres")).await?;
+    let admin = db::connect(&db::with_database(server, "postgres")).await?;
     drop_stale_test_databases(&admin).await?;
     let exists = admin
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
@@ -186,7 +172,7 @@ async fn template_database(server: &str) -> Result<String, StoreError> {
             .batch_execute(&format!("CREATE DATABASE {building}"))
             .await
             .map_err(StoreError::query("create the template database"))?;
-        db::migrate(&with_database(server, &building)).await?;
+        db::migrate(&db::with_database(server, &building)).await?;
         let published = admin.batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}")).await;
         if published.is_err() {
             // Another process published it first.
@@ -212,19 +198,4 @@ async fn drop_stale_test_databases(admin: &tokio_postgres::Client) -> Result<(),
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn database_is_swapped_in_urls() {
-        assert_eq!(with_database("postgresql://u:p@127.0.0.1:5/postgres", "x"), "postgresql://u:p@127.0.0.1:5/x");
-        assert_eq!(
-            with_database("postgresql://u:p@h:5/db?sslmode=disable", "x"),
-            "postgresql://u:p@h:5/x?sslmode=disable"
-        );
-        assert_eq!(with_database("postgresql://u@h:5", "x"), "postgresql://u@h:5/x");
-    }
 }
