@@ -6,35 +6,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use hmac::{Hmac, KeyInit, Mac};
-use secops_audit::jsonl::write_event;
+use hmac::{Hmac, KeyInit};
 use secops_audit::ops::{verify_export, verify_table};
 use secops_audit::redact::{CorrelationKey, Destination, Policy, Redactor};
-use secops_audit::{AuditSink, Keyring, MemoryAuditLog, NewEvent, PgAuditLog};
-use serde_json::json;
-use sha2::{Digest, Sha256};
+use secops_audit::{bench, AuditSink, Keyring, PgAuditLog};
+use sha2::Sha256;
 
 use super::{median, ms, on_one_core, thousands, time_runs, Ctx, Row};
 
 /// The labelled redaction corpus (one JSON record with a `text` per line).
 const CORPUS: &str = include_str!("../../../layers/audit/tests/data/redaction-corpus.jsonl");
-
-fn redactor() -> Redactor {
-    Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey::new([5; 32]))
-}
-
-/// A realistic event: what decide records for one routed finding.
-fn event(i: usize) -> NewEvent {
-    NewEvent::new(
-        "findings.ticket",
-        "statemachine/findings execution arn:aws:states:eu-west-1:123456789012:execution:findings:0b6f",
-        json!({
-            "finding": format!("arn:aws:securityhub:eu-west-1:123456789012:subscription/aws-foundational-security-best-practices/v/1.0.0/S3.8/finding/{i:08}"),
-            "control": "S3.8", "account": "123456789012", "region": "eu-west-1",
-            "route": "ticket", "score": 71.5, "reasons": ["bucket is public", "no exemption tag"],
-        }),
-    )
-}
 
 pub async fn run(ctx: &mut Ctx) -> Result<Vec<Row>> {
     let mut rows = verify(ctx.quick).await?;
@@ -46,17 +27,7 @@ async fn verify(quick: bool) -> Result<Vec<Row>> {
     let (events, runs) = if quick { (5_000, 2) } else { (100_000, 5) };
     on_one_core(move |rt| {
         let (ring, _) = Keyring::generate("bench")?;
-        let jsonl = rt.block_on(async {
-            let log = MemoryAuditLog::new(ring.clone(), redactor());
-            for start in (0..events).step_by(1000) {
-                log.append((start..(start + 1000).min(events)).map(event).collect()).await?;
-            }
-            let mut out = Vec::with_capacity(events * 900);
-            for e in log.events().await {
-                write_event(&mut out, &e)?;
-            }
-            anyhow::Ok(out)
-        })?;
+        let jsonl = rt.block_on(bench::export(&ring, events))?;
         let times = time_runs(runs, || {
             let report = rt.block_on(verify_export(&mut jsonl.as_slice(), "bench", &ring, None))?;
             if !report.ok || report.events != events as u64 {
@@ -73,12 +44,7 @@ async fn verify(quick: bool) -> Result<Vec<Row>> {
             <Hmac<Sha256> as KeyInit>::new_from_slice(&[7u8; 32]).map_err(|e| anyhow::anyhow!("an HMAC key: {e}"))?;
         let mut sink = 0u8;
         let raw = time_runs(runs, || {
-            for line in &lines {
-                sink ^= Sha256::digest(line)[0];
-                let mut m = mac.clone();
-                m.update(line);
-                sink ^= m.finalize().into_bytes()[0];
-            }
+            sink ^= bench::raw_hash_and_mac(&lines, &mac);
             Ok(())
         })?;
         std::hint::black_box(sink);
@@ -124,7 +90,7 @@ async fn append(ctx: &mut Ctx) -> Result<Row> {
     for _ in 0..WRITERS {
         // Each writer has its own connection, as concurrent Lambdas would.
         let pool = secops_store::db::connect_pool(&db.url, 1).await?;
-        logs.push(Arc::new(PgAuditLog::new(pool, "bench", ring.clone(), redactor())));
+        logs.push(Arc::new(PgAuditLog::new(pool, "bench", ring.clone(), bench::redactor())));
     }
     let started = Instant::now();
     let tasks: Vec<_> = logs
@@ -133,7 +99,7 @@ async fn append(ctx: &mut Ctx) -> Result<Row> {
         .map(|log| {
             tokio::spawn(async move {
                 for _ in 0..batches {
-                    log.append((0..batch).map(event).collect()).await?;
+                    log.append((0..batch).map(bench::event).collect()).await?;
                 }
                 anyhow::Ok(())
             })

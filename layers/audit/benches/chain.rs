@@ -4,46 +4,16 @@
 //! figures go in the closing note, never in timed assertions.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use hmac::{Hmac, KeyInit, Mac};
-use secops_audit::jsonl::write_event;
+use hmac::{Hmac, KeyInit};
 use secops_audit::ops::verify_export;
-use secops_audit::redact::{CorrelationKey, Destination, Policy, Redactor};
-use secops_audit::{AuditSink, Keyring, MemoryAuditLog, NewEvent, PgAuditLog};
-use serde_json::json;
-use sha2::{Digest, Sha256};
+use secops_audit::{bench, AuditSink, Keyring, PgAuditLog};
+use sha2::Sha256;
 use std::time::{Duration, Instant};
 
 const EVENTS: usize = 100_000;
 
-fn redactor() -> Redactor {
-    Redactor::new(Policy::default_for(Destination::Audit), CorrelationKey::new([5; 32]))
-}
-
-/// A realistic event: what decide records for one routed finding.
-fn event(i: usize) -> NewEvent {
-    NewEvent::new(
-        "findings.ticket",
-        "statemachine/findings execution arn:aws:states:eu-west-1:123456789012:execution:findings:0b6f",
-        json!({
-            "finding": format!("arn:aws:securityhub:eu-west-1:123456789012:subscription/aws-foundational-security-best-practices/v/1.0.0/S3.8/finding/{i:08}"),
-            "control": "S3.8", "account": "123456789012", "region": "eu-west-1",
-            "route": "ticket", "score": 71.5, "reasons": ["bucket is public", "no exemption tag"],
-        }),
-    )
-}
-
 fn export(rt: &tokio::runtime::Runtime, ring: &Keyring) -> Vec<u8> {
-    rt.block_on(async {
-        let log = MemoryAuditLog::new(ring.clone(), redactor());
-        for chunk in (0..EVENTS).collect::<Vec<_>>().chunks(1000) {
-            log.append(chunk.iter().map(|i| event(*i)).collect()).await.unwrap();
-        }
-        let mut out = Vec::with_capacity(EVENTS * 700);
-        for e in log.events().await {
-            write_event(&mut out, &e).unwrap();
-        }
-        out
-    })
+    rt.block_on(bench::export(ring, EVENTS)).unwrap()
 }
 
 fn verify(c: &mut Criterion) {
@@ -63,16 +33,7 @@ fn verify(c: &mut Criterion) {
     let lines: Vec<&[u8]> = jsonl.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
     let mac = Hmac::<Sha256>::new_from_slice(&[7u8; 32]).unwrap();
     group.bench_function(BenchmarkId::new("raw_sha256_plus_hmac_of_the_same_lines", EVENTS), |b| {
-        b.iter(|| {
-            let mut acc = 0u8;
-            for line in &lines {
-                acc ^= Sha256::digest(line)[0];
-                let mut m = mac.clone();
-                m.update(line);
-                acc ^= m.finalize().into_bytes()[0];
-            }
-            acc
-        })
+        b.iter(|| bench::raw_hash_and_mac(&lines, &mac))
     });
     group.finish();
     eprintln!(
@@ -92,7 +53,7 @@ fn append(c: &mut Criterion) {
     let logs: Vec<_> = (0..WRITERS)
         .map(|_| {
             let pool = rt.block_on(secops_store::db::connect_pool(&db.url, 1)).unwrap();
-            std::sync::Arc::new(PgAuditLog::new(pool, "bench", ring.clone(), redactor()))
+            std::sync::Arc::new(PgAuditLog::new(pool, "bench", ring.clone(), bench::redactor()))
         })
         .collect();
     let mut group = c.benchmark_group("append");
@@ -110,7 +71,7 @@ fn append(c: &mut Criterion) {
                         .map(|log| {
                             tokio::spawn(async move {
                                 for _ in 0..BATCHES_PER_WRITER {
-                                    log.append((0..BATCH).map(event).collect()).await.unwrap();
+                                    log.append((0..BATCH).map(bench::event).collect()).await.unwrap();
                                 }
                             })
                         })

@@ -2,6 +2,7 @@
 //! checkpoint, verify) and per-destination redaction of personal data and secrets.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod chain;
 pub mod checkpoint;
 pub mod error;
