@@ -11,19 +11,6 @@ use secops_inventory::SnapshotSummary;
 
 use super::{peak_note, reset_peak_rss, thousands, Ctx, Row};
 
-/// The quick runs' estate: a fraction of the default one.
-fn quick_spec() -> EstateSpec {
-    EstateSpec {
-        instances: 60,
-        falcon_ghost_ratio: 4.0,
-        buckets: 20,
-        databases: 6,
-        sg_rules: 150,
-        findings: 60,
-        ..EstateSpec::default()
-    }
-}
-
 async fn load(pool: &secops_store::Pool, dir: &std::path::Path) -> Result<(SnapshotSummary, std::time::Duration)> {
     let started = Instant::now();
     let summary = secops_inventory::collect_from_dir(pool, dir, 4).await?;
@@ -35,7 +22,7 @@ async fn load(pool: &secops_store::Pool, dir: &std::path::Path) -> Result<(Snaps
 }
 
 pub async fn run(ctx: &mut Ctx) -> Result<Vec<Row>> {
-    let spec = if ctx.quick { quick_spec() } else { EstateSpec::benchmark() };
+    let spec = if ctx.quick { super::quick_estate() } else { EstateSpec::benchmark() };
     let dir = tempfile::tempdir()?;
     let truth = generate(&spec, dir.path())?;
     let db = ctx.scratch.fresh(4).await?;
@@ -92,7 +79,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Vec<Row>> {
 }
 
 pub async fn network(ctx: &mut Ctx) -> Result<Vec<Row>> {
-    let spec = if ctx.quick { quick_spec() } else { EstateSpec::network_benchmark() };
+    let spec = if ctx.quick { super::quick_estate() } else { EstateSpec::network_benchmark() };
     let dir = tempfile::tempdir()?;
     generate(&spec, dir.path())?;
     let db = ctx.scratch.fresh(4).await?;

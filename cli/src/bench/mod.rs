@@ -324,12 +324,22 @@ pub fn thousands(v: f64) -> String {
     out
 }
 
+/// The quick runs' estate (inventory and triage): a fraction of the default one.
+pub fn quick_estate() -> secops_inventory::fixtures::EstateSpec {
+    secops_inventory::fixtures::EstateSpec {
+        instances: 60,
+        falcon_ghost_ratio: 4.0,
+        buckets: 20,
+        databases: 6,
+        sg_rules: 150,
+        findings: 60,
+        ..Default::default()
+    }
+}
+
 /// The process's peak resident set (VmHWM) in MiB, when /proc tells it.
 pub fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
+    secops_triage::analyst::peak_memory_kb().map(|kib| kib as f64 / 1024.0)
 }
 
 /// Reset the peak so the next step's peak is its own (Linux: writing 5 to clear_refs).

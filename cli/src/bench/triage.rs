@@ -10,7 +10,7 @@ use secops_asl::TaskRegistry;
 use secops_core::Config;
 use secops_inventory::fixtures::{generate, EstateSpec};
 use secops_triage::bench::{quantile, time_offline_analysis};
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{ms, Ctx, Row};
@@ -20,18 +20,6 @@ use crate::steps::LocalSteps;
 /// Orchestration allowed on top of the model's own time: issue 9's 20 s for three waves of 5 s.
 const ORCHESTRATION_BUDGET: Duration = Duration::from_secs(5);
 const ANALYST_RSS_BUDGET_MB: f64 = 50.0;
-
-fn quick_spec() -> EstateSpec {
-    EstateSpec {
-        instances: 60,
-        falcon_ghost_ratio: 4.0,
-        buckets: 20,
-        databases: 6,
-        sg_rules: 150,
-        findings: 60,
-        ..EstateSpec::default()
-    }
-}
 
 /// A scratch database holding `spec`'s estate, collected and reconciled.
 async fn estate(ctx: &mut Ctx, spec: &EstateSpec) -> Result<super::scratch::ScratchDb> {
@@ -53,7 +41,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Vec<Row>> {
 }
 
 async fn offline(ctx: &mut Ctx) -> Result<Row> {
-    let (spec, limit) = if ctx.quick { (quick_spec(), 20) } else { (EstateSpec::default(), 200) };
+    let (spec, limit) = if ctx.quick { (super::quick_estate(), 20) } else { (EstateSpec::default(), 200) };
     let db = estate(ctx, &spec).await?;
     // A live database has statistics (autovacuum analyses new tables within a minute); a freshly
     // loaded one has not, and the planner then nests loops (see docs/performance.md).
@@ -95,7 +83,7 @@ async fn offline(ctx: &mut Ctx) -> Result<Row> {
 
 async fn batch(ctx: &mut Ctx) -> Result<Vec<Row>> {
     let (spec, findings, concurrency, delay) = if ctx.quick {
-        (quick_spec(), 4u64, 2u64, Duration::from_millis(300))
+        (super::quick_estate(), 4u64, 2u64, Duration::from_millis(300))
     } else {
         (EstateSpec::default(), 30, 10, Duration::from_secs(5))
     };
@@ -225,7 +213,7 @@ async fn batch(ctx: &mut Ctx) -> Result<Vec<Row>> {
 async fn model_stub(delay: Duration) -> Result<(String, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding the model stub")?;
     let base = format!("http://{}/v1", listener.local_addr()?);
-    let body = stub_answer().to_string();
+    let body = secops_triage::bench::stub_chat_completion().to_string();
     let task = tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
             let body = body.clone();
@@ -277,24 +265,4 @@ async fn answer(mut socket: tokio::net::TcpStream, delay: Duration, body: &str) 
     );
     socket.write_all(response.as_bytes()).await?;
     socket.shutdown().await
-}
-
-/// An assessment any finding's context supports (every analysis runs the `resource` query).
-fn stub_answer() -> Value {
-    let assessment = json!({
-        "verdict": "needs_human",
-        "summary": "Benchmark stub.",
-        "risk": {"score": 3, "reasons": ["stub"]},
-        "affected_resources": [],
-        "blast_radius": {"summary": "stub", "internet_exposed": false, "reachable_resources": 0,
-                         "reachable_databases": 0, "reachable_unprotected_hosts": 0},
-        "evidence": [{"observation": "stub", "query": "resource"}],
-        "recommended_actions": [{"order": 1, "action": "Look.", "why": "stub", "urgency": "this_week"}],
-        "owner": {"team": null, "environment": null, "basis": "unknown"},
-    });
-    json!({
-        "id": "bench", "object": "chat.completion", "model": "stub",
-        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": assessment.to_string()}}],
-        "usage": {"prompt_tokens": 4000, "completion_tokens": 500, "total_tokens": 4500},
-    })
 }

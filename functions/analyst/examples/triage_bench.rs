@@ -18,33 +18,13 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use secops_inventory::fixtures::EstateSpec;
-use serde_json::{json, Value};
+use serde_json::json;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// An assessment any finding's context supports (every analysis runs the `resource` query).
-fn stub_answer() -> Value {
-    let assessment = json!({
-        "verdict": "needs_human",
-        "summary": "Benchmark stub.",
-        "risk": {"score": 3, "reasons": ["stub"]},
-        "affected_resources": [],
-        "blast_radius": {"summary": "stub", "internet_exposed": false, "reachable_resources": 0,
-                         "reachable_databases": 0, "reachable_unprotected_hosts": 0},
-        "evidence": [{"observation": "stub", "query": "resource"}],
-        "recommended_actions": [{"order": 1, "action": "Look.", "why": "stub", "urgency": "this_week"}],
-        "owner": {"team": null, "environment": null, "basis": "unknown"},
-    });
-    json!({
-        "id": "bench", "object": "chat.completion", "model": "stub",
-        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": assessment.to_string()}}],
-        "usage": {"prompt_tokens": 4000, "completion_tokens": 500, "total_tokens": 4500},
-    })
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -62,7 +42,9 @@ async fn main() {
     let mut world = support::world(&EstateSpec::default()).await;
     let model = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(stub_answer()).set_delay(delay))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(secops_triage::bench::stub_chat_completion()).set_delay(delay),
+        )
         .mount(&model)
         .await;
     let base = format!("{}/v1", model.uri());

@@ -131,7 +131,7 @@ pub fn read_only_url(url: &str) -> String {
 }
 
 /// This process's peak resident set size in KiB (`VmHWM` in /proc/self/status; Linux only).
-fn peak_memory_kb() -> Option<u64> {
+pub fn peak_memory_kb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()

@@ -86,6 +86,28 @@ pub fn quantile(sorted: &[Duration], q: f64) -> Duration {
     sorted[rank - 1]
 }
 
+/// A model stub's answer in the OpenAI chat-completions wire format, for the triage batch
+/// benchmarks (`secops bench`, `functions/analyst/examples/triage_bench.rs`): an assessment
+/// any finding's context supports (every analysis runs the `resource` query).
+pub fn stub_chat_completion() -> serde_json::Value {
+    let assessment = serde_json::json!({
+        "verdict": "needs_human",
+        "summary": "Benchmark stub.",
+        "risk": {"score": 3, "reasons": ["stub"]},
+        "affected_resources": [],
+        "blast_radius": {"summary": "stub", "internet_exposed": false, "reachable_resources": 0,
+                         "reachable_databases": 0, "reachable_unprotected_hosts": 0},
+        "evidence": [{"observation": "stub", "query": "resource"}],
+        "recommended_actions": [{"order": 1, "action": "Look.", "why": "stub", "urgency": "this_week"}],
+        "owner": {"team": null, "environment": null, "basis": "unknown"},
+    });
+    serde_json::json!({
+        "id": "bench", "object": "chat.completion", "model": "stub",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": assessment.to_string()}}],
+        "usage": {"prompt_tokens": 4000, "completion_tokens": 500, "total_tokens": 4500},
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
