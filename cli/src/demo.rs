@@ -296,17 +296,25 @@ async fn pipeline(config: &Config, args: &DemoArgs, paths: &Paths, steps: &Local
         o.ticket_files, config.notify.tickets_dir, o.chat_lines, o.chat_file, o.outbox_pending
     );
 
-    // 5. Audit: walk the whole chain.
-    let report = crate::audit::verify_database(config, &steps.pool()).await?;
-    summary.audit_ok = report.ok;
-    summary.audit_events = report.events;
-    println!("audit: {}", report.summary);
-
-    // 6. The report.
-    let bar = stage("report: writing the HTML page");
+    // 5 and 6. The report, which walks the whole chain as `secops audit verify` does: its
+    // verdict is the audit stage's.
+    let bar = stage("audit and report: verifying the chain, writing the HTML page");
     let page = crate::report::write(config, &steps.pool(), &paths.report).await;
     bar.finish_and_clear();
-    summary.report = Some(page?);
+    let page = page?;
+    summary.audit_ok = page.audit_ok;
+    summary.audit_events = page.audit_events;
+    println!(
+        "audit: {} ({} events)",
+        if page.audit_ok {
+            "chain verified: every payload, signature and link"
+        } else {
+            "CHAIN BROKEN (see the report)"
+        },
+        page.audit_events
+    );
+    println!("report: {}", page.index_html.display());
+    summary.report = Some(page);
     Ok(summary)
 }
 
@@ -371,11 +379,7 @@ fn finding_events(estate: &Path) -> Result<Vec<Value>> {
             let page: Value =
                 serde_json::from_str(line).with_context(|| format!("{} line {}: not JSON", file.display(), n + 1))?;
             for f in page["Findings"].as_array().into_iter().flatten() {
-                let key = (
-                    f["AwsAccountId"].as_str().unwrap_or_default().to_owned(),
-                    f["Region"].as_str().unwrap_or_default().to_owned(),
-                );
-                by_place.entry(key).or_default().push(f.clone());
+                by_place.entry(place(f)).or_default().push(f.clone());
             }
         }
     }
@@ -386,12 +390,8 @@ fn finding_events(estate: &Path) -> Result<Vec<Value>> {
             _ => vec![value],
         };
         for f in findings {
-            let key = (
-                f["AwsAccountId"].as_str().unwrap_or_default().to_owned(),
-                f["Region"].as_str().unwrap_or_default().to_owned(),
-            );
             // Samples repeat across files (an event and the finding alone): one of each.
-            let list = by_place.entry(key).or_default();
+            let list = by_place.entry(place(&f)).or_default();
             if !list.iter().any(|g| g["Id"] == f["Id"] && g["UpdatedAt"] == f["UpdatedAt"]) {
                 list.push(f);
             }
@@ -425,6 +425,12 @@ fn finding_events(estate: &Path) -> Result<Vec<Value>> {
         }
     }
     Ok(events)
+}
+
+/// The account and region a finding belongs to (events group by them).
+fn place(finding: &Value) -> (String, String) {
+    let text = |key: &str| finding[key].as_str().unwrap_or_default().to_owned();
+    (text("AwsAccountId"), text("Region"))
 }
 
 fn securityhub_files(estate: &Path) -> Result<Vec<PathBuf>> {
